@@ -2,3 +2,9 @@
 //! time. See ARCHITECTURE.md for the pipeline; each stage is one module here.
 
 pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod highlight;
+pub mod include;
+pub mod summary;
+pub mod template;
