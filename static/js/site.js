@@ -1,0 +1,1 @@
+/* perfguide site script (in progress) */
