@@ -6,5 +6,6 @@ pub mod config;
 pub mod diag;
 pub mod highlight;
 pub mod include;
+pub mod scan;
 pub mod summary;
 pub mod template;
