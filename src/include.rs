@@ -90,6 +90,9 @@ pub struct Expanded {
 /// `text` is the chapter's content, `file` its absolute path and `book_root` the canonical
 /// directory of `book.toml`; included files must lie below `book_root`.
 pub fn expand(text: &str, file: &Path, book_root: &Path) -> Result<Expanded, SourceError> {
+    // Cheap insurance: a root given through a symlink (`/tmp` on macOS) would otherwise
+    // refuse every include.
+    let book_root = &std::fs::canonicalize(book_root).unwrap_or_else(|_| book_root.to_path_buf());
     let canonical = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     let shown = shown_path(file, &canonical, book_root);
     let parent = file.parent().unwrap_or(book_root);
@@ -1303,12 +1306,12 @@ mod tests {
         let book = Book::new();
         book.file(
             "src/ch.md",
-            "```hbs\n\\{{#include missing.rs}} << an escaped link!\n\\{{#title Not a title}}\n```\n",
+            "```hbs\n\\{{#include missing.rs}} << an escaped link!\n\\{{#title Not a title}}\n\\{{#include}}\n```\n",
         );
         let e = book.expand("src/ch.md").expect("expands");
         assert_eq!(
             e.text,
-            "```hbs\n{{#include missing.rs}} << an escaped link!\n{{#title Not a title}}\n```\n"
+            "```hbs\n{{#include missing.rs}} << an escaped link!\n{{#title Not a title}}\n{{#include}}\n```\n"
         );
         assert_eq!(e.title, None);
         assert!(e.dependencies.is_empty());
@@ -1402,6 +1405,19 @@ mod tests {
         );
         // Shown as written, so the user recognises it.
         assert_eq!(e.origins[0].file, Path::new("src/alias.txt"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_root_given_through_a_symlink_still_works() {
+        let book = Book::new();
+        book.file("src/in.txt", "in")
+            .file("src/ch.md", "{{#include in.txt}}");
+        let link = book.outside().join("book-link");
+        std::os::unix::fs::symlink(&book.root, &link).expect("symlink");
+        let e = expand("{{#include in.txt}}", &link.join("src/ch.md"), &link).expect("expands");
+        assert_eq!(e.text, "in");
+        assert_eq!(e.origins[0].file, Path::new("src/in.txt"));
     }
 
     // --- errors ------------------------------------------------------------------------
