@@ -11,7 +11,7 @@ other rungs must run) on a machine that lacks them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -72,7 +72,7 @@ class Rung:
     heavy: bool = False  # one call takes tens of seconds: left out of --quick runs
     anchor: str = ""  # the ANCHOR name around its code (defaults to `variant`)
     source: str = ""  # the file holding its code, relative to examples/python/
-    extra: dict = field(default_factory=dict)
+    threads: Callable | None = None  # the thread count of a threaded non-Numba rung
 
     @property
     def anchor_name(self) -> str:

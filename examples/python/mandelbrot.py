@@ -185,11 +185,11 @@ RUNGS = [
          "rows out between threads.", threaded=True, requires=("numba",),
          source="mandelbrot.py"),
     Rung("py-cython", None, "Cython with C types compiles the loops ahead of time.",
-         requires=("cython",), loader=load_cython, source="mandelbrot_cython.pyx"),
+         loader=load_cython, source="mandelbrot_cython.pyx"),
     Rung("py-cython-openmp", None, "Cython's prange runs rows on OpenMP threads with "
-         "dynamic scheduling.", threaded=True, requires=("cython",),
+         "dynamic scheduling.", threaded=True,
          loader=load_cython_openmp, source="mandelbrot_cython.pyx",
-         extra={"threads": cython_threads}),
+         threads=cython_threads),
 ]
 
 

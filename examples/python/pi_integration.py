@@ -116,7 +116,7 @@ RUNGS = [
          "each with its own partial sum.", threaded=True, requires=("numba",),
          source="pi_integration.py"),
     Rung("py-cython", None, "Cython with typed C variables compiles the same loop ahead "
-         "of time.", requires=("cython",), loader=load_cython, source="pi_cython.pyx"),
+         "of time.", loader=load_cython, source="pi_cython.pyx"),
 ]
 
 
