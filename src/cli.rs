@@ -1,14 +1,78 @@
-//! Command-line interface (clap). Exit codes: 0 ok, 1 error, 2 usage.
+//! Command-line interface (clap). Exit codes: 0 ok, 1 error, 2 usage (clap's default).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+
+use crate::build::{self, BuildOptions};
 
 #[derive(Debug, Parser)]
-#[command(name = "perfguide", version, about)]
-pub struct Cli {}
+#[command(
+    name = "perfguide",
+    version,
+    about = "Builds books whose chapters run, measure and profile code",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Builds the book into its output directory (default: book/).
+    Build {
+        /// The book's root directory (where book.toml is).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Output directory (overrides [build] build-dir).
+        #[arg(short = 'd', long)]
+        dest_dir: Option<PathBuf>,
+    },
+    /// Runs every check of a build and writes nothing.
+    Check {
+        /// The book's root directory (where book.toml is).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+}
 
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", build::describe(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Build { dir, dest_dir } => {
+            let start = Instant::now();
+            let report = build::build(&dir, &BuildOptions { dest_dir })?;
+            for note in &report.notes {
+                eprintln!("note: {note}");
+            }
+            eprintln!(
+                "built {} pages ({} files) into {} in {:.2?}",
+                report.pages,
+                report.files,
+                report.dest.display(),
+                start.elapsed()
+            );
+        }
+        Command::Check { dir } => {
+            let report = build::check(&dir)?;
+            for note in &report.notes {
+                eprintln!("note: {note}");
+            }
+            eprintln!("checked {} pages: no problems found", report.pages);
+        }
+    }
+    Ok(())
 }

@@ -2,11 +2,17 @@
 //! time. See ARCHITECTURE.md for the pipeline; each stage is one module here.
 
 pub mod book;
+pub mod build;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod directive;
 pub mod highlight;
 pub mod include;
+pub mod links;
+pub mod nav;
+pub mod output;
+pub mod render;
 pub mod scan;
 pub mod summary;
 pub mod template;

@@ -1,0 +1,627 @@
+//! The build: runs the pipeline stages in order and passes their values along.
+//!
+//! load -> expand includes -> directives -> render -> template -> check links -> write.
+//! Each stage is a function of its inputs; this module only wires them together and collects
+//! every chapter's errors so one run reports all of them.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use walkdir::WalkDir;
+
+use crate::book::{ChapterSource, LoadedBook};
+use crate::diag::{SourceError, SourceErrors, display_path};
+use crate::directive::{self, Fragment, Located};
+use crate::highlight::Highlighter;
+use crate::include;
+use crate::links::{self, SiteIndex};
+use crate::nav::{self, Sidebar};
+use crate::output::{self, SiteFiles};
+use crate::render::{self, RenderInput, RenderedChapter, escape_html};
+use crate::template::{
+    Assets, BookInfo, PageContext, PrintChapter, PrintContext, Templates, TocEntry,
+};
+
+/// The static assets compiled into the binary, written to every site. A book's own
+/// `static/` folder adds files and may replace these.
+const BUILTIN_STATIC: &[(&str, &[u8])] = &[
+    ("css/site.css", include_bytes!("../static/css/site.css")),
+    ("js/site.js", include_bytes!("../static/js/site.js")),
+    ("favicon.svg", include_bytes!("../static/favicon.svg")),
+];
+
+/// How the build was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Overrides `[build] build-dir`.
+    pub dest_dir: Option<PathBuf>,
+}
+
+/// What a build did, for the terminal.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub dest: PathBuf,
+    pub pages: usize,
+    pub files: usize,
+    pub notes: Vec<String>,
+}
+
+/// Turns chapter content into rendered HTML and the site's other parts, without writing.
+pub struct Site {
+    pub files: SiteFiles,
+    pub pages: usize,
+    pub notes: Vec<String>,
+}
+
+/// A directive renderer: the measurement engine plugs in here. Without one, any perfguide
+/// directive is an error that says what is missing.
+pub trait DirectiveRenderer {
+    fn render(&mut self, directive: &Located) -> Result<Fragment, SourceError>;
+}
+
+/// The renderer used before measurements exist: rejects every directive clearly.
+pub struct NoMeasurements;
+
+impl DirectiveRenderer for NoMeasurements {
+    fn render(&mut self, d: &Located) -> Result<Fragment, SourceError> {
+        Err(d
+            .error(format!("{} needs the measurement engine", d.directive))
+            .help("this build of perfguide cannot run measurements; remove the directive or escape it as \\{{#...}}"))
+    }
+}
+
+/// Builds the book at `root` and writes it atomically.
+pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
+    let book = crate::book::load(root)?;
+    let dest = match &options.dest_dir {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => std::env::current_dir()
+            .context("reading the current directory")?
+            .join(d),
+        None => book.config.build_dir(&book.root),
+    };
+    let site = render_site(&book, &mut NoMeasurements)?;
+    output::write_site(&site.files, &dest)?;
+    Ok(BuildReport {
+        dest,
+        pages: site.pages,
+        files: site.files.files.len(),
+        notes: site.notes,
+    })
+}
+
+/// Runs every check of a build and writes nothing.
+pub fn check(root: &Path) -> Result<BuildReport> {
+    let book = crate::book::load(root)?;
+    let dest = book.config.build_dir(&book.root);
+    let site = render_site(&book, &mut NoMeasurements)?;
+    Ok(BuildReport {
+        dest,
+        pages: site.pages,
+        files: site.files.files.len(),
+        notes: site.notes,
+    })
+}
+
+/// One chapter after rendering, before templating.
+struct Page {
+    /// Site-relative output path.
+    path: String,
+    title: String,
+    number: Option<String>,
+    source: PathBuf,
+    rendered: RenderedChapter,
+}
+
+/// The whole pipeline short of writing: every page and asset of the site, checked.
+pub fn render_site(book: &LoadedBook, directives: &mut dyn DirectiveRenderer) -> Result<Site> {
+    let highlighter = Highlighter::new();
+    let mut errors: Vec<SourceError> = Vec::new();
+    let mut pages: Vec<Page> = Vec::new();
+    for chapter in &book.chapters {
+        match render_chapter(book, chapter, &highlighter, directives) {
+            Ok(Some(page)) => pages.push(page),
+            Ok(None) => {}
+            Err(e) => match e.downcast::<SourceErrors>() {
+                Ok(list) => errors.extend(list.0),
+                Err(e) => match e.downcast::<SourceError>() {
+                    Ok(one) => errors.push(one),
+                    Err(other) => return Err(other),
+                },
+            },
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SourceErrors(errors).into());
+    }
+
+    let info = book_info(book);
+    let templates = Templates::load(Some(&book.root.join("templates")))?;
+    let sidebar = Sidebar::from_summary(&book.summary);
+    let mut files = SiteFiles::default();
+    let assets_root = collect_assets(book, &highlighter, &mut files)?;
+
+    let order: Vec<(String, String)> = pages
+        .iter()
+        .map(|p| (p.path.clone(), p.title.clone()))
+        .collect();
+    let mut site_index = SiteIndex::default();
+    for f in files.files.keys() {
+        site_index.add_file(f);
+    }
+    for (i, page) in pages.iter().enumerate() {
+        let (previous, next) = nav::prev_next(&order, i);
+        let html = render_page(book, &info, &templates, &sidebar, &assets_root, page, previous, next)?;
+        site_index.add_page(&page.path, &html);
+        files.insert(page.path.clone(), html);
+    }
+    // mdBook makes the first chapter the index page when no README.md exists.
+    if !files.contains("index.html")
+        && let Some(first) = pages.first()
+    {
+        let html = if first.path.contains('/') {
+            redirect_page(&first.path)
+        } else {
+            String::from_utf8_lossy(&files.files[&first.path]).into_owned()
+        };
+        site_index.add_page("index.html", &html);
+        files.insert("index.html", html);
+    }
+
+    for page in &pages {
+        errors.extend(links::check_links(&page.path, &page.rendered.links, &site_index));
+    }
+    if !errors.is_empty() {
+        return Err(SourceErrors(errors).into());
+    }
+
+    let print = render_print(&info, &templates, &sidebar, &assets_root, &pages)?;
+    files.insert("print.html", print);
+    files.insert(
+        "404.html",
+        render_404(book, &info, &templates, &sidebar, &assets_root)?,
+    );
+    files.insert(".nojekyll", "");
+    if let Some(sitemap) = sitemap(book, &pages) {
+        files.insert("sitemap.xml", sitemap);
+    }
+    Ok(Site {
+        pages: pages.len(),
+        files,
+        notes: book.notes.clone(),
+    })
+}
+
+fn render_chapter(
+    book: &LoadedBook,
+    chapter: &ChapterSource,
+    highlighter: &Highlighter,
+    directives: &mut dyn DirectiveRenderer,
+) -> Result<Option<Page>> {
+    let Some(rel) = &chapter.path else {
+        return Ok(None); // a draft: listed in the sidebar, no page
+    };
+    let abs = book.src_dir.join(rel);
+    let expanded = include::expand(&chapter.content, &abs, &book.root)?;
+    let substituted = directive::substitute(&expanded.text, &expanded.origins)?;
+    let mut fragments = Vec::with_capacity(substituted.directives.len());
+    let mut errors = Vec::new();
+    for d in &substituted.directives {
+        match directives.render(d) {
+            Ok(f) => fragments.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SourceErrors(errors).into());
+    }
+    let number = chapter.number.as_ref().map(|n| n.to_string());
+    let rendered = render::render_markdown(
+        &RenderInput {
+            markdown: &substituted.markdown,
+            origins: &expanded.origins,
+            section_number: number.as_deref(),
+            fragments: &fragments,
+        },
+        highlighter,
+    )?;
+    let html = directive::splice(&rendered.html, &fragments);
+    let title = expanded
+        .title
+        .clone()
+        .unwrap_or_else(|| chapter.title.clone());
+    Ok(Some(Page {
+        path: nav::output_path(rel),
+        title,
+        number,
+        source: display_path(&abs, &book.root),
+        rendered: RenderedChapter { html, ..rendered },
+    }))
+}
+
+fn book_info(book: &LoadedBook) -> BookInfo {
+    let c = &book.config;
+    BookInfo {
+        title: c.book.title.clone().unwrap_or_default(),
+        description: c.book.description.clone(),
+        authors: c.book.authors.clone(),
+        language: c.book.language.clone(),
+        default_theme: c
+            .output
+            .html
+            .default_theme
+            .clone()
+            .unwrap_or_else(|| "light".into()),
+        preferred_dark_theme: c
+            .output
+            .html
+            .preferred_dark_theme
+            .clone()
+            .unwrap_or_else(|| "dark".into()),
+        git_repository_url: c.output.html.git_repository_url.clone(),
+    }
+}
+
+/// Root-relative asset hrefs with a content hash as cache buster, so a changed stylesheet is
+/// never served stale from a browser cache while unchanged ones stay cached.
+struct AssetRoot {
+    css: Vec<String>,
+    js: Vec<String>,
+}
+
+impl AssetRoot {
+    fn for_page(&self, prefix: &str) -> Assets {
+        Assets {
+            css: self.css.iter().map(|h| format!("{prefix}{h}")).collect(),
+            js: self.js.iter().map(|h| format!("{prefix}{h}")).collect(),
+        }
+    }
+}
+
+fn busted(path: &str, bytes: &[u8]) -> String {
+    let hash = blake3::hash(bytes).to_hex();
+    format!("{path}?v={}", &hash.as_str()[..10])
+}
+
+/// Copies built-in and book static files and the src dir's non-Markdown files (as mdBook
+/// does), and returns the cache-busted asset list.
+fn collect_assets(
+    book: &LoadedBook,
+    highlighter: &Highlighter,
+    files: &mut SiteFiles,
+) -> Result<AssetRoot> {
+    for (path, bytes) in BUILTIN_STATIC {
+        files.insert(*path, bytes.to_vec());
+    }
+    files.insert("css/highlight.css", highlighter_css(highlighter));
+    copy_tree(&book.root.join("static"), "", files, |_| true)?;
+    let src = book.src_dir.clone();
+    copy_tree(&src, "", files, |p| {
+        p.extension().is_none_or(|e| e != "md")
+    })?;
+
+    let mut css = Vec::new();
+    for p in ["css/site.css", "css/highlight.css"] {
+        css.push(busted(p, &files.files[p]));
+    }
+    let mut js = vec![busted("js/site.js", &files.files["js/site.js"])];
+    let html = &book.config.output.html;
+    for (list, extra) in [(&mut css, &html.additional_css), (&mut js, &html.additional_js)] {
+        for rel in extra {
+            let path = book.root.join(rel);
+            let bytes = fs::read(&path).with_context(|| {
+                format!(
+                    "reading {} listed in book.toml [output.html]",
+                    path.display()
+                )
+            })?;
+            let site_path = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            list.push(busted(&site_path, &bytes));
+            files.insert(site_path, bytes);
+        }
+    }
+    Ok(AssetRoot { css, js })
+}
+
+fn highlighter_css(_h: &Highlighter) -> String {
+    Highlighter::stylesheet()
+}
+
+/// Copies the files below `dir` (sorted, so the result is deterministic) whose path passes
+/// `keep`, skipping hidden files and the output of a previous build.
+fn copy_tree(
+    dir: &Path,
+    prefix: &str,
+    files: &mut SiteFiles,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for entry in WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+        })
+    {
+        let entry = entry.with_context(|| format!("walking {}", dir.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        if !keep(rel) {
+            continue;
+        }
+        let bytes = fs::read(entry.path())
+            .with_context(|| format!("reading {}", entry.path().display()))?;
+        let site_path = format!(
+            "{prefix}{}",
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        files.insert(site_path, bytes);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_page(
+    book: &LoadedBook,
+    info: &BookInfo,
+    templates: &Templates,
+    sidebar: &Sidebar,
+    assets: &AssetRoot,
+    page: &Page,
+    previous: Option<crate::template::NavLink>,
+    next: Option<crate::template::NavLink>,
+) -> Result<String> {
+    let prefix = nav::path_to_root(&page.path);
+    let html_cfg = &book.config.output.html;
+    let edit_url = html_cfg.edit_url_template.as_ref().map(|t| {
+        t.replace(
+            "{path}",
+            &page
+                .source
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+        )
+    });
+    let canonical_url = html_cfg
+        .site_url
+        .as_ref()
+        .map(|u| format!("{}/{}", u.trim_end_matches('/'), page.path));
+    let title = if info.title.is_empty() || info.title == page.title {
+        page.title.clone()
+    } else {
+        format!("{} — {}", page.title, info.title)
+    };
+    let ctx = PageContext {
+        book: info,
+        sidebar: &sidebar.for_page(Some(&page.path)),
+        assets: &assets.for_page(&prefix),
+        path_to_root: prefix,
+        title,
+        chapter_title: page.title.clone(),
+        section_number: page.number.clone(),
+        content: page.rendered.html.clone(),
+        toc: page.rendered.toc.clone(),
+        previous,
+        next,
+        edit_url,
+        canonical_url,
+    };
+    templates
+        .render("chapter.html", &ctx)
+        .with_context(|| format!("rendering the page of {}", page.source.display()))
+}
+
+fn render_404(
+    book: &LoadedBook,
+    info: &BookInfo,
+    templates: &Templates,
+    sidebar: &Sidebar,
+    assets: &AssetRoot,
+) -> Result<String> {
+    // The 404 page is served for any missing path, at any depth, so its links are absolute
+    // from the site root when `site-url` is known, and root-relative otherwise.
+    let prefix = book
+        .config
+        .output
+        .html
+        .site_url
+        .as_ref()
+        .map(|u| format!("{}/", u.trim_end_matches('/')))
+        .unwrap_or_else(|| "/".into());
+    let ctx = PageContext {
+        book: info,
+        sidebar: &sidebar.for_page(None).iter().map(|i| absolutize(i, &prefix)).collect::<Vec<_>>(),
+        assets: &assets.for_page(&prefix),
+        path_to_root: prefix.clone(),
+        title: format!("Page not found — {}", info.title),
+        chapter_title: "Page not found".into(),
+        section_number: None,
+        content: format!(
+            "<h1 id=\"page-not-found\">Page not found</h1>\n<p>This page does not exist (any more). Try the <a href=\"{}index.html\">first page</a> or the search.</p>\n",
+            escape_html(&prefix)
+        ),
+        toc: Vec::<TocEntry>::new(),
+        previous: None,
+        next: None,
+        edit_url: None,
+        canonical_url: None,
+    };
+    templates.render("404.html", &ctx)
+}
+
+fn absolutize(item: &crate::template::SidebarItem, prefix: &str) -> crate::template::SidebarItem {
+    use crate::template::SidebarItem;
+    match item {
+        SidebarItem::Chapter {
+            number,
+            title,
+            href,
+            active,
+            expanded,
+            children,
+        } => SidebarItem::Chapter {
+            number: number.clone(),
+            title: title.clone(),
+            href: href.as_ref().map(|h| format!("{prefix}{h}")),
+            active: *active,
+            expanded: *expanded,
+            children: children.iter().map(|c| absolutize(c, prefix)).collect(),
+        },
+        other => other.clone(),
+    }
+}
+
+/// `print.html`: every chapter on one page. Ids are prefixed per chapter so they stay unique,
+/// and links between chapters become links to the chapters' sections on this page.
+fn render_print(
+    info: &BookInfo,
+    templates: &Templates,
+    sidebar: &Sidebar,
+    assets: &AssetRoot,
+    pages: &[Page],
+) -> Result<String> {
+    let slugs: std::collections::BTreeMap<&str, String> = pages
+        .iter()
+        .map(|p| (p.path.as_str(), print_slug(&p.path)))
+        .collect();
+    let chapters = pages
+        .iter()
+        .map(|p| PrintChapter {
+            id: slugs[p.path.as_str()].clone(),
+            content: print_rewrite(&p.rendered.html, &p.path, &slugs),
+        })
+        .collect();
+    let ctx = PrintContext {
+        book: info,
+        sidebar: &sidebar.for_page(None),
+        assets: &assets.for_page(""),
+        path_to_root: String::new(),
+        title: info.title.clone(),
+        chapters,
+    };
+    templates.render("print.html", &ctx)
+}
+
+fn print_slug(path: &str) -> String {
+    let stem = path.strip_suffix(".html").unwrap_or(path);
+    format!("ch-{}", stem.replace(['/', '.'], "-"))
+}
+
+/// Rewrites ids and internal hrefs of one chapter for print.html.
+fn print_rewrite(
+    html: &str,
+    page: &str,
+    slugs: &std::collections::BTreeMap<&str, String>,
+) -> String {
+    let own = &slugs[page];
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let next_id = rest.find(" id=\"");
+        let next_href = rest.find(" href=\"");
+        let (pos, is_id) = match (next_id, next_href) {
+            (None, None) => break,
+            (Some(a), None) => (a, true),
+            (None, Some(b)) => (b, false),
+            (Some(a), Some(b)) => {
+                if a < b {
+                    (a, true)
+                } else {
+                    (b, false)
+                }
+            }
+        };
+        let attr_len = if is_id { 5 } else { 7 };
+        out.push_str(&rest[..pos + attr_len]);
+        rest = &rest[pos + attr_len..];
+        let Some(end) = rest.find('"') else { break };
+        let value = &rest[..end];
+        if is_id {
+            out.push_str(&format!("{own}-{value}"));
+        } else if let Some(frag) = value.strip_prefix('#') {
+            out.push_str(&format!("#{own}-{frag}"));
+        } else if render::is_internal(value) {
+            let (path, frag) = value.split_once('#').unwrap_or((value, ""));
+            let target = resolve_rel(page, path);
+            match slugs.get(target.as_str()) {
+                Some(slug) if frag.is_empty() => out.push_str(&format!("#{slug}")),
+                Some(slug) => out.push_str(&format!("#{slug}-{frag}")),
+                None => out.push_str(&target),
+            }
+        } else {
+            out.push_str(value);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn resolve_rel(page: &str, href: &str) -> String {
+    let joined = match page.rfind('/') {
+        Some(i) => format!("{}/{}", &page[..i], href),
+        None => href.to_string(),
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+fn redirect_page(target: &str) -> String {
+    let t = escape_html(target);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0; url={t}\"><title>Redirecting</title></head><body><p><a href=\"{t}\">Continue to the first chapter</a></p></body></html>\n"
+    )
+}
+
+/// `sitemap.xml` (sitemaps.org protocol 0.9) when `site-url` is set.
+fn sitemap(book: &LoadedBook, pages: &[Page]) -> Option<String> {
+    let base = book.config.output.html.site_url.as_ref()?;
+    let base = base.trim_end_matches('/');
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    let mut seen = BTreeSet::new();
+    for p in pages {
+        if seen.insert(&p.path) {
+            xml.push_str(&format!(
+                "  <url><loc>{}</loc></url>\n",
+                escape_html(&format!("{base}/{}", p.path))
+            ));
+        }
+    }
+    xml.push_str("</urlset>\n");
+    Some(xml)
+}
+
+/// The error to show for a failed build: every positioned error on its own line.
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut s = format!("{err}");
+    for cause in err.chain().skip(1) {
+        s.push_str(&format!("\n  caused by: {cause}"));
+    }
+    s
+}

@@ -1,0 +1,456 @@
+//! The measure stage: decides what must be measured, runs each measurement in a worker
+//! process, and stores the records.
+//!
+//! One variant at a time, with nothing else of perfguide running: the build waits for each
+//! worker. A worker that crashes, panics, hangs past the timeout or computes a wrong result
+//! becomes a [`MeasureError`] naming the variant; the build stops before writing anything.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::harness::Plan;
+use crate::machine::{Machine, Toolchain};
+use crate::store::{self, Record, RecordId, Store};
+use crate::worker::{self, ProblemSpec, Request, Response};
+
+/// Why a measurement failed. The build matches on it to phrase the error.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    #[error("{id}: wrong result, so it was not timed: {detail}")]
+    WrongResult { id: String, detail: String },
+    #[error("{id} panicked: {detail}")]
+    Panicked { id: String, detail: String },
+    #[error("{id} crashed: killed by signal {signal} ({name}){detail}")]
+    Crashed {
+        id: String,
+        signal: i32,
+        name: &'static str,
+        detail: String,
+    },
+    #[error("{id} did not finish within {seconds} s and was stopped; raise [measure] timeout-seconds if it is legitimately slow")]
+    TimedOut { id: String, seconds: u64 },
+    #[error("{id}: the worker failed (exit status {code}): {detail}")]
+    Failed { id: String, code: i32, detail: String },
+    #[error("{id}: {detail}")]
+    Spawn { id: String, detail: String },
+}
+
+/// How the build measures.
+#[derive(Debug, Clone)]
+pub struct MeasureOptions {
+    pub plan: Plan,
+    pub quick: bool,
+    /// Re-measure records whose id matches one of these filters (empty = none; "*" = all).
+    pub remeasure: Vec<String>,
+    /// Never measure: a missing or stale record is an error.
+    pub frozen: bool,
+    pub timeout: Duration,
+}
+
+/// A measurement the book needs.
+pub type Need = RecordId;
+
+/// Everything that keys a record besides its id: computed once per build.
+pub struct KeyContext {
+    pub machine: Machine,
+    pub toolchain: Toolchain,
+    pub lock_closure: String,
+    pub git_commit: Option<String>,
+}
+
+impl KeyContext {
+    pub fn current(book_root: &Path) -> KeyContext {
+        let lock = find_cargo_lock(book_root)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        KeyContext {
+            machine: Machine::current(),
+            toolchain: Toolchain::current(),
+            lock_closure: store::lock_closure(&lock, "perfguide-kernels"),
+            git_commit: crate::machine::git_commit(book_root),
+        }
+    }
+
+    /// The key of a Rust kernel record: kernel source, shared kernel sources, locked crate
+    /// versions, compiler, profile and target, parameters, machine.
+    pub fn key(&self, need: &Need) -> Option<String> {
+        let (kernel, _) = worker::find(&need.id)?;
+        let params = format!(
+            "{} t{} n{} m{} s{}",
+            need.id, need.threads, need.problem.n, need.problem.m, need.problem.seed
+        );
+        Some(store::key_of(&[
+            kernel.source,
+            &perfguide_kernels::shared_sources_digest(),
+            &self.lock_closure,
+            &self.toolchain.rustc,
+            &self.toolchain.profile,
+            &self.toolchain.target,
+            &self.toolchain.target_features,
+            &params,
+            &self.machine.fingerprint(),
+        ]))
+    }
+}
+
+/// The Cargo.lock of the workspace the binary was built from, or the book's.
+fn find_cargo_lock(book_root: &Path) -> Option<std::path::PathBuf> {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock");
+    [book_root.join("Cargo.lock"), built]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// Whether a record id matches a `--remeasure` filter: a glob with `*` or a substring.
+pub fn matches_filter(id: &str, filter: &str) -> bool {
+    if filter.contains('*') {
+        glob_match(filter, id)
+    } else {
+        id.contains(filter)
+    }
+}
+
+/// Minimal glob: `*` matches any run of characters (including `/`).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == t[ti] || p[pi] == '?') {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// The state of one needed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Fresh,
+    Missing,
+    Stale,
+    /// Asked for with `--remeasure`.
+    Requested,
+}
+
+/// Classifies each need against the store.
+pub fn plan(
+    needs: &BTreeSet<Need>,
+    store: &Store,
+    keys: &KeyContext,
+    options: &MeasureOptions,
+) -> Vec<(Need, Status)> {
+    needs
+        .iter()
+        .map(|need| {
+            let status = match (store.get(need), keys.key(need)) {
+                (None, _) => Status::Missing,
+                (Some(r), Some(k)) if r.key != k => Status::Stale,
+                (Some(_), _)
+                    if options
+                        .remeasure
+                        .iter()
+                        .any(|f| matches_filter(&need.id, f)) =>
+                {
+                    Status::Requested
+                }
+                (Some(r), _) if r.quick && !options.quick => Status::Stale,
+                (Some(_), _) => Status::Fresh,
+            };
+            (need.clone(), status)
+        })
+        .collect()
+}
+
+/// Measures every need that is not fresh, one at a time, reporting progress on stderr.
+pub fn run(
+    needs: &BTreeSet<Need>,
+    store: &mut Store,
+    keys: &KeyContext,
+    options: &MeasureOptions,
+) -> Result<()> {
+    let todo: Vec<Need> = plan(needs, store, keys, options)
+        .into_iter()
+        .filter(|(_, s)| *s != Status::Fresh)
+        .map(|(n, _)| n)
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    if options.frozen {
+        let list: Vec<String> = plan(needs, store, keys, options)
+            .into_iter()
+            .filter(|(_, s)| *s != Status::Fresh)
+            .map(|(n, s)| format!("  {} @{} threads: {:?}", n.id, n.threads, s).to_lowercase())
+            .collect();
+        anyhow::bail!(
+            "--frozen: {} measurement(s) are missing or stale:\n{}\nhelp: run `perfguide build` without --frozen to measure them",
+            list.len(),
+            list.join("\n")
+        );
+    }
+    let started = Instant::now();
+    for (i, need) in todo.iter().enumerate() {
+        let eta = if i == 0 {
+            String::new()
+        } else {
+            let per = started.elapsed().as_secs_f64() / i as f64;
+            format!(", about {:.0} s left", per * (todo.len() - i) as f64)
+        };
+        eprintln!(
+            "measuring {} ({} thread{}) [{}/{}{eta}]",
+            need.id,
+            need.threads,
+            if need.threads == 1 { "" } else { "s" },
+            i + 1,
+            todo.len()
+        );
+        let record = measure_one(need, keys, options)?;
+        if let Some(why) = &record.busy {
+            eprintln!("warning: {} was measured on a busy machine: {why}", need.id);
+        }
+        store.put(record)?;
+    }
+    Ok(())
+}
+
+/// Runs one worker and turns its response into a record.
+pub fn measure_one(need: &Need, keys: &KeyContext, options: &MeasureOptions) -> Result<Record> {
+    let request = Request {
+        id: need.id.clone(),
+        problem: need.problem,
+        threads: need.threads,
+        plan: options.plan.clone(),
+    };
+    let response = run_worker(&request, options.timeout)?;
+    let (kernel, _) = worker::find(&need.id)
+        .with_context(|| format!("unknown kernel variant {}", need.id))?;
+    let summary = crate::stats::summarize(&response.sampled.samples_wall_s)
+        .with_context(|| format!("{}: no valid samples", need.id))?;
+    let cpu_per_wall = crate::stats::cpu_utilisation(
+        &response.sampled.samples_cpu_s,
+        &response.sampled.samples_wall_s,
+    );
+    let busy = crate::stats::looks_busy(
+        cpu_per_wall,
+        need.threads,
+        response.load_before.unwrap_or(0.0),
+        response.load_after.unwrap_or(0.0),
+        keys.machine.logical_cores,
+    );
+    let (kname, vname) = need.id.split_once('/').unwrap_or((&need.id, ""));
+    Ok(Record {
+        schema: store::SCHEMA,
+        id: need.id.clone(),
+        kernel: kname.to_string(),
+        variant: vname.to_string(),
+        language: "rust".into(),
+        threads: response.threads,
+        problem: need.problem,
+        key: keys.key(need).unwrap_or_default(),
+        measured_at: store::now_iso8601(),
+        quick: options.quick,
+        machine: keys.machine.clone(),
+        toolchain: keys.toolchain.clone(),
+        git_commit: keys.git_commit.clone(),
+        simd_path: response.simd_path,
+        check: response.check,
+        work_unit: kernel.work_unit.to_string(),
+        work: response.work,
+        flops: response.flops,
+        bytes: response.bytes,
+        per_thread_work: response.per_thread_work,
+        first_call_s: response.first_call_s,
+        warmup_runs: response.sampled.warmup_runs,
+        iterations_per_sample: response.sampled.iterations_per_sample,
+        samples_wall_s: response.sampled.samples_wall_s,
+        samples_cpu_s: response.sampled.samples_cpu_s,
+        stop: response.sampled.stop,
+        summary,
+        cpu_per_wall,
+        load_before: response.load_before,
+        load_after: response.load_after,
+        busy,
+    })
+}
+
+/// Spawns `perfguide __worker`, sends the request, and waits at most `timeout`.
+pub fn run_worker(request: &Request, timeout: Duration) -> Result<Response, MeasureError> {
+    let id = request.id.clone();
+    let spawn_err = |detail: String| MeasureError::Spawn {
+        id: id.clone(),
+        detail,
+    };
+    let exe = std::env::current_exe().map_err(|e| spawn_err(format!("finding perfguide: {e}")))?;
+    let mut child = Command::new(exe)
+        .arg("__worker")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| spawn_err(format!("starting the worker: {e}")))?;
+    let json = serde_json::to_string(request).map_err(|e| spawn_err(e.to_string()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(json.as_bytes())
+            .map_err(|e| spawn_err(format!("sending the request: {e}")))?;
+    }
+    // Read the pipes on threads so a chatty worker cannot block on a full pipe.
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(o) = stdout.as_mut() {
+            let _ = o.read_to_string(&mut s);
+        }
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(e) = stderr.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(MeasureError::TimedOut {
+                    id,
+                    seconds: timeout.as_secs(),
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(spawn_err(format!("waiting for the worker: {e}"))),
+        }
+    };
+    let out = out_thread.join().unwrap_or_default();
+    let err = err_thread.join().unwrap_or_default();
+    classify(&id, status, &out, &err)
+}
+
+/// Turns a finished worker's status and output into a response or an error.
+fn classify(
+    id: &str,
+    status: std::process::ExitStatus,
+    out: &str,
+    err: &str,
+) -> Result<Response, MeasureError> {
+    let id = id.to_string();
+    let detail = err.trim().to_string();
+    if status.success() {
+        return serde_json::from_str(out.trim()).map_err(|e| MeasureError::Failed {
+            id,
+            code: 0,
+            detail: format!("unreadable response ({e})"),
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return Err(MeasureError::Crashed {
+                id,
+                signal,
+                name: signal_name(signal),
+                detail: if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {detail}")
+                },
+            });
+        }
+    }
+    match status.code() {
+        Some(c) if c == i32::from(worker::EXIT_WRONG_RESULT) => {
+            Err(MeasureError::WrongResult { id, detail })
+        }
+        // Rust's exit status after a panic that unwinds out of main.
+        Some(101) => Err(MeasureError::Panicked {
+            id,
+            detail: panic_message(&detail),
+        }),
+        code => Err(MeasureError::Failed {
+            id,
+            code: code.unwrap_or(-1),
+            detail,
+        }),
+    }
+}
+
+/// The panic message from the worker's stderr ("thread 'main' panicked at file:line:\nmsg").
+fn panic_message(stderr: &str) -> String {
+    let mut lines = stderr.lines();
+    let mut msg = Vec::new();
+    while let Some(l) = lines.next() {
+        if l.contains("panicked at") {
+            msg.push(l.trim().to_string());
+            if let Some(next) = lines.next() {
+                msg.push(next.trim().to_string());
+            }
+            break;
+        }
+    }
+    if msg.is_empty() {
+        stderr.trim().to_string()
+    } else {
+        msg.join(" ")
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        4 => "SIGILL: an instruction this CPU does not support",
+        6 => "SIGABRT: the process aborted",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV: an invalid memory access",
+        15 => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        assert!(matches_filter("mandelbrot/simd-avx512", "mandelbrot"));
+        assert!(matches_filter("mandelbrot/simd-avx512", "mandel*/simd-*"));
+        assert!(matches_filter("mandelbrot/simd-avx512", "*"));
+        assert!(!matches_filter("julia/scalar", "mandelbrot"));
+        assert!(!matches_filter("julia/scalar", "m*/scalar"));
+        assert!(glob_match("*/rayon", "julia/rayon"));
+        assert!(!glob_match("*/rayon", "julia/rayon-simd"));
+    }
+
+    #[test]
+    fn panic_messages_are_extracted() {
+        let err = "thread 'main' panicked at src/x.rs:3:5:\nboom\nnote: run with RUST_BACKTRACE=1";
+        assert_eq!(panic_message(err), "thread 'main' panicked at src/x.rs:3:5: boom");
+    }
+}

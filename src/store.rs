@@ -1,0 +1,329 @@
+//! The measurement store: one JSON record per kernel variant, thread count and problem size.
+//!
+//! Records live under the book's `[measure] store` directory (default `measurements/`) as
+//! `KERNEL/VARIANT@tTHREADS-nN-mM-sSEED.json`, so they can be committed, diffed and reviewed.
+//! Each record carries a key: a hash of everything that can change the number (the kernel's
+//! source, the locked versions of the crates it uses, `rustc -vV`, the build profile, the
+//! parameters) plus the machine fingerprint. A record whose key differs from the one the
+//! current build computes is *stale*: it is re-measured, or, with `--frozen`, reported.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::harness::StopReason;
+use crate::machine::{Machine, Toolchain};
+use crate::stats::Summary;
+use crate::worker::{CheckSummary, ProblemSpec};
+
+/// Version of the record format; bump it when a field changes meaning.
+pub const SCHEMA: u32 = 1;
+
+/// One measured kernel variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Record {
+    pub schema: u32,
+    /// `kernel/variant`.
+    pub id: String,
+    pub kernel: String,
+    pub variant: String,
+    /// "rust" or "python".
+    pub language: String,
+    pub threads: usize,
+    pub problem: ProblemSpec,
+    /// Hash of everything the number depends on (see the module documentation).
+    pub key: String,
+    /// UTC date and time of the measurement, ISO 8601.
+    pub measured_at: String,
+    /// Measured with `--quick` (short budget): labelled on the page.
+    pub quick: bool,
+    pub machine: Machine,
+    pub toolchain: Toolchain,
+    pub git_commit: Option<String>,
+    pub simd_path: Option<String>,
+    pub check: CheckSummary,
+    pub work_unit: String,
+    pub work: f64,
+    pub flops: Option<f64>,
+    pub bytes: Option<f64>,
+    pub per_thread_work: Vec<u64>,
+    pub first_call_s: f64,
+    pub warmup_runs: u64,
+    pub iterations_per_sample: u64,
+    pub samples_wall_s: Vec<f64>,
+    pub samples_cpu_s: Vec<f64>,
+    pub stop: StopReason,
+    pub summary: Summary,
+    /// CPU seconds per wall second over all samples.
+    pub cpu_per_wall: f64,
+    pub load_before: Option<f64>,
+    pub load_after: Option<f64>,
+    /// Why the machine looked busy during the measurement, if it did.
+    pub busy: Option<String>,
+}
+
+impl Record {
+    /// Work units per second at the median.
+    pub fn throughput(&self) -> f64 {
+        self.work / self.summary.median
+    }
+
+    /// Useful GFLOP/s at the median, where flops are meaningful.
+    pub fn gflops(&self) -> Option<f64> {
+        self.flops.map(|f| f / self.summary.median / 1e9)
+    }
+
+    /// The date part of `measured_at`.
+    pub fn date(&self) -> &str {
+        self.measured_at.get(..10).unwrap_or(&self.measured_at)
+    }
+}
+
+/// Identifies a record: which variant, at which thread count and size.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordId {
+    pub id: String,
+    pub threads: usize,
+    pub problem: ProblemSpec,
+}
+
+impl RecordId {
+    /// Path of the record relative to the store.
+    pub fn file_name(&self) -> PathBuf {
+        let (kernel, variant) = self.id.split_once('/').unwrap_or((&self.id, "default"));
+        PathBuf::from(kernel).join(format!(
+            "{variant}@t{}-n{}-m{}-s{}.json",
+            self.threads, self.problem.n, self.problem.m, self.problem.seed
+        ))
+    }
+}
+
+/// The records on disk, loaded once per build.
+#[derive(Debug, Default)]
+pub struct Store {
+    dir: PathBuf,
+    records: BTreeMap<RecordId, Record>,
+}
+
+impl Store {
+    /// Loads every record under `dir` (a missing directory is an empty store). A record that
+    /// does not parse is an error naming the file: the store is the book's data and should not
+    /// be silently ignored.
+    pub fn load(dir: &Path) -> Result<Store> {
+        let mut records = BTreeMap::new();
+        if dir.is_dir() {
+            for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+                let entry = entry.with_context(|| format!("reading the store {}", dir.display()))?;
+                if !entry.file_type().is_file()
+                    || entry.path().extension().is_none_or(|e| e != "json")
+                {
+                    continue;
+                }
+                let text = fs::read_to_string(entry.path())
+                    .with_context(|| format!("reading {}", entry.path().display()))?;
+                let record: Record = serde_json::from_str(&text).with_context(|| {
+                    format!(
+                        "{} is not a valid measurement record; delete it to re-measure",
+                        entry.path().display()
+                    )
+                })?;
+                if record.schema != SCHEMA {
+                    continue; // an older format: treated as missing, re-measured
+                }
+                records.insert(
+                    RecordId {
+                        id: record.id.clone(),
+                        threads: record.threads,
+                        problem: record.problem,
+                    },
+                    record,
+                );
+            }
+        }
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            records,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn get(&self, id: &RecordId) -> Option<&Record> {
+        self.records.get(id)
+    }
+
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.records.values()
+    }
+
+    /// Adds a record and writes it to disk (through a temporary file, so an interrupted build
+    /// never leaves half a record).
+    pub fn put(&mut self, record: Record) -> Result<()> {
+        let rid = RecordId {
+            id: record.id.clone(),
+            threads: record.threads,
+            problem: record.problem,
+        };
+        let path = self.dir.join(rid.file_name());
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("creating the store directory {}", parent.display()))?;
+        }
+        let json = serde_json::to_string_pretty(&record).context("serializing a record")? + "\n";
+        let tmp = path.with_extension("json.tmp");
+        fs::write(&tmp, json).with_context(|| format!("writing {}", tmp.display()))?;
+        fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        self.records.insert(rid, record);
+        Ok(())
+    }
+}
+
+/// Hex blake3 of the parts, each length-prefixed so that no two different part lists hash
+/// alike.
+pub fn key_of(parts: &[&str]) -> String {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize().to_hex().as_str()[..32].to_string()
+}
+
+/// The `[[package]]` entries of Cargo.lock that a package depends on, transitively, as text:
+/// hashing them into a key means a kernel's records go stale when a crate it uses changes
+/// version, and only then.
+pub fn lock_closure(cargo_lock: &str, package: &str) -> String {
+    #[derive(Deserialize)]
+    struct Lock {
+        #[serde(default)]
+        package: Vec<LockPackage>,
+    }
+    #[derive(Deserialize)]
+    struct LockPackage {
+        name: String,
+        version: String,
+        #[serde(default)]
+        dependencies: Vec<String>,
+    }
+    let Ok(lock) = toml::from_str::<Lock>(cargo_lock) else {
+        return String::new();
+    };
+    let by_name: BTreeMap<&str, &LockPackage> =
+        lock.package.iter().map(|p| (p.name.as_str(), p)).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack = vec![package.to_string()];
+    while let Some(name) = stack.pop() {
+        // A dependency entry may read "name version" when several versions are locked.
+        let name = name.split_whitespace().next().unwrap_or("").to_string();
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(p) = by_name.get(name.as_str()) {
+            stack.extend(p.dependencies.iter().cloned());
+        }
+    }
+    seen.iter()
+        .filter_map(|n| by_name.get(n.as_str()))
+        .map(|p| format!("{} {}\n", p.name, p.version))
+        .collect()
+}
+
+/// UTC date-time in ISO 8601 for a Unix time, by Howard Hinnant's `civil_from_days`
+/// algorithm (<https://howardhinnant.github.io/date_algorithms.html>).
+pub fn iso8601(unix_seconds: i64) -> String {
+    let days = unix_seconds.div_euclid(86_400);
+    let secs = unix_seconds.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// The current UTC time in ISO 8601.
+pub fn now_iso8601() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    iso8601(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(1_795_000_000), "2026-11-18T08:26:40Z");
+        assert_eq!(iso8601(-86_400), "1969-12-31T00:00:00Z");
+    }
+
+    #[test]
+    fn keys_separate_parts() {
+        assert_ne!(key_of(&["ab", "c"]), key_of(&["a", "bc"]));
+        assert_eq!(key_of(&["x"]), key_of(&["x"]));
+    }
+
+    #[test]
+    fn lock_closure_follows_dependencies() {
+        let lock = r#"
+version = 4
+[[package]]
+name = "k"
+version = "0.1.0"
+dependencies = ["rayon", "rand 0.10.4"]
+[[package]]
+name = "rayon"
+version = "1.12.0"
+dependencies = ["either"]
+[[package]]
+name = "either"
+version = "1.0.0"
+[[package]]
+name = "rand"
+version = "0.10.4"
+[[package]]
+name = "unrelated"
+version = "9.9.9"
+"#;
+        let c = lock_closure(lock, "k");
+        assert!(c.contains("rayon 1.12.0") && c.contains("either 1.0.0") && c.contains("rand 0.10.4"));
+        assert!(!c.contains("unrelated"));
+    }
+
+    #[test]
+    fn record_file_names() {
+        let id = RecordId {
+            id: "mandelbrot/simd-avx512".into(),
+            threads: 2,
+            problem: ProblemSpec {
+                n: 1000,
+                m: 1000,
+                seed: 0,
+            },
+        };
+        assert_eq!(
+            id.file_name(),
+            PathBuf::from("mandelbrot/simd-avx512@t2-n1000-m1000-s0.json")
+        );
+    }
+}
