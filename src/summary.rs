@@ -24,8 +24,9 @@
 //!   `.md#fragment` is an error (mdBook panics or creates a file with that odd name);
 //! - duplicates are found after normalising `./a.md` and `a.md` to the same file.
 //!
-//! Like mdBook, `%20` in a path is decoded to a space (and `<a b.md>` works too); no other
-//! percent-decoding happens.
+//! As in current mdBook, a chapter path is percent-decoded (`a%20b.md` is `a b.md`,
+//! `number%23one.md` is `number#one.md`; `<a b.md>` works too), and `print.md` and `toc.md` are
+//! reserved for generated pages.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -540,11 +541,10 @@ impl<'a> SummaryParser<'a> {
             events.push(ev);
         }
         let name = stringify(&events);
-        let href = dest.replace("%20", " ");
-        let location = if href.is_empty() {
+        let location = if dest.is_empty() {
             None
         } else {
-            let path = self.check_location(&href, start)?;
+            let path = self.check_location(dest, start)?;
             if let Some(first) = self.seen.get(&path) {
                 return Err(self
                     .error_at(
@@ -571,7 +571,8 @@ impl<'a> SummaryParser<'a> {
         })
     }
 
-    /// A chapter target must be a relative path that stays inside the source folder.
+    /// A chapter target must be a relative path that stays inside the source folder. `href` is
+    /// the link destination as written; the path is its percent-decoded form.
     fn check_location(&self, href: &str, start: usize) -> Result<PathBuf, SourceError> {
         let bad = |message: String, help: &str| Err(self.error_at(start, message).help(help));
         let lower = href.to_ascii_lowercase();
@@ -591,7 +592,8 @@ impl<'a> SummaryParser<'a> {
                 &format!("write `{file}`, and link to the section from a chapter's text"),
             );
         }
-        let path = Path::new(href);
+        let decoded = percent_decode(href);
+        let path = Path::new(&decoded);
         if path.has_root() {
             return bad(
                 format!("chapter path `{href}` is absolute"),
@@ -628,8 +630,41 @@ impl<'a> SummaryParser<'a> {
                 "name a Markdown file such as `README.md`",
             );
         }
+        // As in mdBook: these would collide with the generated print.html and toc.html.
+        for reserved in ["print.md", "toc.md"] {
+            if normal == Path::new(reserved) {
+                return bad(
+                    format!("{reserved} is reserved for internal use"),
+                    "the site generates a page of that name; rename the chapter file",
+                );
+            }
+        }
         Ok(normal)
     }
+}
+
+/// Decodes `%XX` escapes, as mdBook does for chapter paths. A result that is not UTF-8 keeps
+/// the text as written; a `%` not followed by two hex digits stays as it is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
 /// Adds `by` to the top-level number of every item (and of their sub-chapters).
@@ -962,6 +997,61 @@ mod tests {
     }
 
     #[test]
+    fn book_with_subheadings_drafts_and_remarks() {
+        // Shaped like the Rust book's early SUMMARY.md: h2 section headings (skipped), draft
+        // chapters, and remarks after a link in a list item (ignored).
+        let text = "\
+# The Book
+
+## Getting started
+
+- [Introduction](ch01.md)
+    - [Installation](ch01-01.md)
+
+- [Guessing game](ch02.md)
+
+## Thinking in the language
+
+- [I/O]()
+    - [`Read` & `Write`]()
+
+- [FFI]() (?)
+    - [Bindings to C]()
+
+- [Appendix](appendix.md)
+    - [Keywords](appendix-01.md)
+";
+        let s = parse(text).unwrap();
+        assert_eq!(s.title.as_deref(), Some("The Book"));
+        assert!(s.prefix.is_empty());
+        assert_eq!(
+            outline(&s.numbered),
+            [
+                "1. Introduction ch01.md",
+                "1.1. Installation ch01-01.md",
+                "2. Guessing game ch02.md",
+                "3. I/O (draft)",
+                "3.1. Read & Write (draft)",
+                "4. FFI (draft)",
+                "4.1. Bindings to C (draft)",
+                "5. Appendix appendix.md",
+                "5.1. Keywords appendix-01.md"
+            ]
+        );
+        assert!(s.suffix.is_empty());
+    }
+
+    #[test]
+    fn long_separator_before_suffix() {
+        let s = parse(
+            "- [A](a.md)\n    - [B]()\n\n-----------\n\n[Contributors](misc/contributors.md)\n",
+        )
+        .unwrap();
+        assert_eq!(outline(&s.numbered), ["1. A a.md", "1.1. B (draft)", "---"]);
+        assert_eq!(outline(&s.suffix), ["- Contributors misc/contributors.md"]);
+    }
+
+    #[test]
     fn link_names_are_plain_text() {
         let s = parse("- [The `perf` *tool* and **more**](perf.md)\n- [Chapter\ntitle](c.md)\n")
             .unwrap();
@@ -974,9 +1064,33 @@ mod tests {
     fn spaces_in_paths() {
         let s = parse("- [A](./a%20b.md)\n- [C](<./c d.md>)\n").unwrap();
         assert_eq!(outline(&s.numbered), ["1. A a b.md", "2. C c d.md"]);
-        // Only %20 is decoded, as in mdBook.
-        let s = parse("- [P](100%25.md)\n").unwrap();
-        assert_eq!(outline(&s.numbered), ["1. P 100%25.md"]);
+    }
+
+    #[test]
+    fn percent_encoded_paths_are_decoded() {
+        // mdBook's test book `percent_encoded_chapter_paths`.
+        let s = parse(
+            "# Percent-encoded chapter paths\n\n- [Question mark](question%3F.md)\n- [Unicode](spati%C3%ABring.md)\n- [Fragment delimiter](number%23one.md)\n",
+        )
+        .unwrap();
+        assert_eq!(
+            outline(&s.numbered),
+            [
+                "1. Question mark question?.md",
+                "2. Unicode spatiëring.md",
+                "3. Fragment delimiter number#one.md"
+            ]
+        );
+        assert_eq!(percent_decode("100%25.md"), "100%.md");
+        assert_eq!(percent_decode("100%.md"), "100%.md");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(
+            percent_decode("%FF.md"),
+            "%FF.md",
+            "not UTF-8: kept as written"
+        );
+        // An encoded `..` is still caught.
+        assert!(parse("- [A](%2E%2E/x.md)\n").is_err());
     }
 
     #[test]
@@ -1267,6 +1381,16 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn error_reserved_names() {
+        let e = err("- [Print](print.md)\n");
+        assert_eq!(e.message, "print.md is reserved for internal use");
+        let e = err("[TOC](./toc.md)\n");
+        assert_eq!(e.message, "toc.md is reserved for internal use");
+        // Only at the top of the source folder.
+        assert!(parse("- [P](sub/print.md)\n").is_ok());
     }
 
     #[test]
