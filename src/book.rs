@@ -55,8 +55,31 @@ pub struct ChapterSource {
     pub summary_line: usize,
 }
 
-/// Loads the book whose root (the folder of book.toml) is `book_root`.
+/// How [`load_with`] may touch the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Create missing chapter files when `create-missing` is on (what `build` does). When
+    /// false (`perfguide check`, which writes nothing), such a chapter is loaded with the text
+    /// it would get and a note says so.
+    pub write_missing: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            write_missing: true,
+        }
+    }
+}
+
+/// Loads the book whose root (the folder of book.toml) is `book_root`, creating missing
+/// chapters as mdBook does when `create-missing` is on.
 pub fn load(book_root: &Path) -> Result<LoadedBook> {
+    load_with(book_root, &LoadOptions::default())
+}
+
+/// [`load`] with options; `perfguide check` passes `write_missing: false`.
+pub fn load_with(book_root: &Path, options: &LoadOptions) -> Result<LoadedBook> {
     let root =
         match book_root.canonicalize() {
             Ok(root) if root.is_dir() => root,
@@ -104,6 +127,7 @@ pub fn load(book_root: &Path) -> Result<LoadedBook> {
         src_shown: &src_shown,
         summary_shown: &summary_shown,
         create_missing: config.build.create_missing,
+        write_missing: options.write_missing,
         chapters: Vec::new(),
         notes: Vec::new(),
     };
@@ -150,6 +174,7 @@ struct Loader<'a> {
     src_shown: &'a Path,
     summary_shown: &'a Path,
     create_missing: bool,
+    write_missing: bool,
     chapters: Vec<ChapterSource>,
     notes: Vec<String>,
 }
@@ -279,13 +304,23 @@ impl Loader<'_> {
                 ))
                 .into());
         }
+        // mdBook escapes the title, so `Vec<T>` does not become an HTML tag.
+        let content = format!("# {}\n", escape_html(&link.name));
+        if !self.write_missing {
+            self.notes.push(format!(
+                "{}:{}: chapter file {} does not exist; a build creates it (create-missing is on \
+                 in book.toml)",
+                self.summary_shown.display(),
+                link.line,
+                shown.display()
+            ));
+            return Ok(content);
+        }
         let full = self.src_dir.join(rel);
         if let Some(parent) = full.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create the folder of {}", shown.display()))?;
         }
-        // mdBook escapes the title, so `Vec<T>` does not become an HTML tag.
-        let content = format!("# {}\n", escape_html(&link.name));
         std::fs::write(&full, &content)
             .with_context(|| format!("cannot create missing chapter {}", shown.display()))?;
         self.notes.push(format!(
@@ -430,6 +465,21 @@ mod tests {
         );
         // A second load finds the file and has nothing to say.
         assert!(load(dir.path()).unwrap().notes.is_empty());
+    }
+
+    #[test]
+    fn check_mode_creates_nothing() {
+        let dir = book(&[("src/SUMMARY.md", "- [New](new/ch.md)\n")]);
+        let b = load_with(
+            dir.path(),
+            &LoadOptions {
+                write_missing: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(b.chapters[0].content, "# New\n");
+        assert!(b.notes[0].contains("a build creates it"), "{}", b.notes[0]);
+        assert!(!dir.path().join("src/new").exists());
     }
 
     #[test]
