@@ -40,7 +40,6 @@ import fnmatch
 import gc
 import importlib
 import importlib.metadata
-import importlib.util
 import json
 import math
 import os
@@ -142,14 +141,14 @@ def package_versions():
 
 
 def missing_requirement(rung):
-    """Why the rung cannot run here (a missing module), or None."""
+    """Why the rung cannot run here (a module it needs is missing or broken), or None."""
     for module in rung.requires:
-        if importlib.util.find_spec(module) is None:
-            return f"{module} is not installed"
         try:
             importlib.import_module(module)
+        except ModuleNotFoundError:
+            return f"{module} is not installed"
         except Exception as exc:  # installed but broken, e.g. built for another NumPy
-            return f"{module} cannot be imported: {exc}"
+            return f"{module} cannot be imported ({type(exc).__name__}: {exc})"
     if getattr(rung.func, "numba_missing", None):
         return "numba is not installed"
     return None
