@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use crate::config::{Config, load_config, not_utf8_error, user_path};
+use crate::config::{Config, load_config, not_utf8_error, output_dir_problem, user_path};
 use crate::diag::SourceError;
 use crate::summary::{Link, SectionNumber, Summary, SummaryItem, parse_summary};
 
@@ -117,6 +117,20 @@ pub fn load_with(book_root: &Path, options: &LoadOptions) -> Result<LoadedBook> 
         }
     };
 
+    // book.toml's relative build-dir was checked when parsing; an absolute one only can be now.
+    if let Some(problem) = output_dir_problem(&root, &src_dir, &config.build.build_dir) {
+        return Err(SourceError::new(
+            user_path(&book_root.join("book.toml")),
+            0,
+            format!(
+                "`build.build-dir` (\"{}\") {problem}",
+                config.build.build_dir.display()
+            ),
+        )
+        .help("each build replaces the output folder: use a folder of its own, such as \"book\"")
+        .into());
+    }
+
     let summary_shown = src_shown.join("SUMMARY.md");
     let summary_text = read_summary(&src_dir.join("SUMMARY.md"), &summary_shown)?;
     let summary = parse_summary(&summary_text, &summary_shown)?;
@@ -150,6 +164,23 @@ pub fn load_with(book_root: &Path, options: &LoadOptions) -> Result<LoadedBook> 
         chapters,
         notes,
     })
+}
+
+impl LoadedBook {
+    /// Checks an output folder given on the command line (`--dest-dir`; absolute, or relative
+    /// to the book root): each build replaces it wholesale, so it must not be, or contain, the
+    /// book or its sources.
+    pub fn check_dest_dir(&self, dest: &Path) -> Result<(), SourceError> {
+        match output_dir_problem(&self.root, &self.src_dir, dest) {
+            None => Ok(()),
+            Some(problem) => Err(SourceError::new(
+                dest,
+                0,
+                format!("the output folder {problem}"),
+            )
+            .help("each build replaces the output folder: choose a folder of its own, such as book/")),
+        }
+    }
 }
 
 fn read_summary(path: &Path, shown: &Path) -> Result<String> {
@@ -422,6 +453,28 @@ mod tests {
         assert_eq!(b.chapters[2].parents, ["One"]);
         assert!(b.chapters[5].parents.is_empty());
         assert!(b.notes.is_empty(), "{:?}", b.notes);
+    }
+
+    #[test]
+    fn output_folder_may_not_swallow_the_book() {
+        let dir = book(&[("src/SUMMARY.md", "")]);
+        let parent = dir.path().canonicalize().unwrap();
+        let parent = parent.parent().unwrap();
+        fs::write(
+            dir.path().join("book.toml"),
+            format!("[build]\nbuild-dir = \"{}\"\n", parent.display()),
+        )
+        .unwrap();
+        let e = load(dir.path()).unwrap_err();
+        assert!(source_error(&e).message.contains("contains it"), "{e}");
+
+        fs::remove_file(dir.path().join("book.toml")).unwrap();
+        let b = load(dir.path()).unwrap();
+        assert!(b.check_dest_dir(Path::new("book")).is_ok());
+        assert!(b.check_dest_dir(&b.root.join("out")).is_ok());
+        assert!(b.check_dest_dir(Path::new(".")).is_err());
+        assert!(b.check_dest_dir(Path::new("src")).is_err());
+        assert!(b.check_dest_dir(parent).is_err());
     }
 
     #[test]

@@ -751,9 +751,24 @@ fn toml_error(text: &str, file: &Path, e: &toml::de::Error) -> SourceError {
 /// form) into `x` and `[a, b]`.
 fn parse_unknown(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
     let rest = message.strip_prefix(prefix)?;
-    let mut quoted = rest.split('`').skip(1).step_by(2).map(str::to_string);
-    let unknown = quoted.next()?;
-    Some((unknown, quoted.collect()))
+    // The valid names follow the last ", expected" (the unknown name itself may contain
+    // anything, even backticks); "there are no fields" lists none.
+    let (head, valid) = match rest.rfind(", expected ") {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest.split(", there are no").next().unwrap_or(rest), ""),
+    };
+    let unknown = head
+        .trim()
+        .trim_start_matches('`')
+        .trim_end_matches('`')
+        .to_string();
+    let valid = valid
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((unknown, valid))
 }
 
 fn quoted_list(items: &[String]) -> String {
@@ -917,37 +932,57 @@ fn validate(config: &Config, text: &str, file: &Path, keys: &[KeyPos]) -> Result
     }
     // The output folder is replaced wholesale by each build: it must not be the book itself.
     let build_dir = &config.build.build_dir;
-    let same_as_root = build_dir
-        .components()
-        .all(|c| matches!(c, std::path::Component::CurDir));
-    if same_as_root {
-        return Err(at(
-            &["build.build-dir"],
-            format!(
-                "`build.build-dir` (\"{}\") is the book root itself",
-                build_dir.display()
-            ),
-            "each build replaces the output folder: use a folder of its own, such as \"book\"",
-        ));
-    }
-    if normalize(build_dir) == normalize(&config.book.src) {
+    // A fake absolute root lets relative paths be compared lexically; an absolute build-dir
+    // is checked against the real root when the book is loaded.
+    if let Some(problem) = output_dir_problem(
+        Path::new("/perfguide-book-root"),
+        &config.book.src,
+        build_dir,
+    ) {
         return Err(at(
             &["build.build-dir", "book.src"],
-            format!(
-                "`build.build-dir` and `book.src` are the same folder (\"{}\")",
-                build_dir.display()
-            ),
-            "each build replaces the output folder: keep the chapters and the output apart",
+            format!("`build.build-dir` (\"{}\") {problem}", build_dir.display()),
+            "each build replaces the output folder: use a folder of its own, such as \"book\"",
         ));
     }
     Ok(())
 }
 
-/// Drops `.` components, so `./book` and `book` compare equal.
-fn normalize(path: &Path) -> PathBuf {
-    path.components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect()
+/// Why `dest` cannot be the output folder of the book at `root` whose chapters are in `src`
+/// (both may be relative to `root`), if it cannot. Each build replaces the output folder
+/// wholesale, so it must not be, or contain, the book root or the source folder. Paths are
+/// compared after resolving `.` and `..` lexically.
+pub fn output_dir_problem(root: &Path, src: &Path, dest: &Path) -> Option<&'static str> {
+    let root = lexical(root);
+    let src = lexical(&root.join(src));
+    let dest = lexical(&root.join(dest));
+    if root.starts_with(&dest) {
+        Some("is the book root or a folder that contains it")
+    } else if src.starts_with(&dest) {
+        Some("is or contains the source folder")
+    } else {
+        None
+    }
+}
+
+/// Resolves `.` and `..` without touching the file system.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
 }
 
 /// One note per ignored key the file sets, and per foreign preprocessor or output backend.
@@ -1437,8 +1472,46 @@ optional = true
         assert!(e.message.contains("book root"), "{}", e.message);
         let e = err("[build]\nbuild-dir = \"\"\n");
         assert_eq!(e.line, 2);
+        let e = err("[build]\nbuild-dir = \"..\"\n");
+        assert!(e.message.contains("contains it"), "{}", e.message);
+        let e = err("[build]\nbuild-dir = \"out/../..\"\n");
+        assert_eq!(e.line, 2);
+        let e = err("[build]\nbuild-dir = \"/\"\n");
+        assert_eq!(e.line, 2);
         let e = err("[book]\nsrc = \"guides\"\n[build]\nbuild-dir = \"./guides\"\n");
         assert_eq!(e.line, 4);
+        assert!(e.message.contains("source folder"), "{}", e.message);
+        let e = err("[book]\nsrc = \"docs/src\"\n[build]\nbuild-dir = \"docs\"\n");
+        assert_eq!(e.line, 4);
+        // Beside or below the sources is fine.
+        assert!(parse("[book]\nsrc = \"docs/src\"\n[build]\nbuild-dir = \"docs/book\"\n").is_ok());
+        assert!(parse("[build]\nbuild-dir = \"../site\"\n").is_ok());
+        assert!(parse("[build]\nbuild-dir = \"/tmp/site\"\n").is_ok());
+    }
+
+    #[test]
+    fn output_dir_problems() {
+        let r = Path::new("/home/u/book");
+        assert!(output_dir_problem(r, Path::new("src"), Path::new("book")).is_none());
+        assert!(output_dir_problem(r, Path::new("src"), Path::new("/home/u")).is_some());
+        assert!(output_dir_problem(r, Path::new("src"), Path::new("/home/u/book")).is_some());
+        assert!(output_dir_problem(r, Path::new("src"), Path::new("./src/")).is_some());
+        assert!(output_dir_problem(r, Path::new("/abs/src"), Path::new("/abs")).is_some());
+        assert!(output_dir_problem(r, Path::new("src"), Path::new("/home/u/site")).is_none());
+        assert_eq!(lexical(Path::new("a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(lexical(Path::new("../a")), PathBuf::from("../a"));
+        assert_eq!(lexical(Path::new("/../a")), PathBuf::from("/a"));
+    }
+
+    #[test]
+    fn unknown_key_with_backticks() {
+        let e = err("[book]\n\"ti`tle\" = 1\n");
+        assert_eq!(e.message, "unknown key `ti`tle` in [book]");
+        assert!(e.help.unwrap().contains("valid keys in [book]: title,"));
+        assert_eq!(
+            parse_unknown("unknown field `x`, there are no fields", "unknown field"),
+            Some(("x".to_string(), vec![]))
+        );
     }
 
     #[test]
