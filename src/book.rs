@@ -516,6 +516,13 @@ mod tests {
             "{}",
             b.notes[0]
         );
+        // As in mdBook's `summary_with_markdown_formatting` book.
+        let dir2 = book(&[("src/SUMMARY.md", "- [\\<escaped tag\\>](escaped-tag.md)\n")]);
+        load(dir2.path()).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir2.path().join("src/escaped-tag.md")).unwrap(),
+            "# &lt;escaped tag&gt;\n"
+        );
         // A second load finds the file and has nothing to say.
         assert!(load(dir.path()).unwrap().notes.is_empty());
     }

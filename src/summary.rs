@@ -1058,6 +1058,20 @@ mod tests {
         assert_eq!(link(&s.numbered[0]).name, "The perf tool and more");
         // A name broken over lines gets a space (mdBook issue 1218).
         assert_eq!(link(&s.numbered[1]).name, "Chapter title");
+        // mdBook's `summary_with_markdown_formatting` test book.
+        let s = parse(
+            "- [*Italic* `code` \\*escape\\* \\`escape2\\`](formatted-summary.md)\n- [Soft line\nbreak](soft.md)\n- [\\<escaped tag\\>](escaped-tag.md)\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = s.links().iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Italic code *escape* `escape2`",
+                "Soft line break",
+                "<escaped tag>"
+            ]
+        );
     }
 
     #[test]
