@@ -37,7 +37,11 @@ pub enum Outcome {
     Clusters { inertia: f64, sizes: Vec<u64> },
     /// A roofline probe: bytes moved or flops executed, plus a checksum that must be finite
     /// and equal to the value the probe predicts.
-    Probe { work: f64, checksum: f64, expected: f64 },
+    Probe {
+        work: f64,
+        checksum: f64,
+        expected: f64,
+    },
 }
 
 /// The verdict of a successful check, shown in the page's "check" column.
@@ -125,8 +129,20 @@ impl Kernel {
 }
 
 /// Every kernel, in the order the guide presents them.
+static KERNELS: [Kernel; 8] = [
+    crate::pi_integration::KERNEL,
+    crate::pi_monte_carlo::KERNEL,
+    crate::mandelbrot::KERNEL,
+    crate::julia::KERNEL,
+    crate::random_walk::KERNEL,
+    crate::kmeans::KERNEL,
+    crate::stream_triad::KERNEL,
+    crate::fma_peak::KERNEL,
+];
+
+/// Every kernel, in the order the guide presents them.
 pub fn kernels() -> &'static [Kernel] {
-    &[]
+    &KERNELS
 }
 
 /// Looks up `kernel/variant`.
@@ -134,4 +150,102 @@ pub fn find(id: &str) -> Option<(&'static Kernel, &'static Variant)> {
     let (k, v) = id.split_once('/')?;
     let kernel = kernels().iter().find(|kk| kk.name == k)?;
     Some((kernel, kernel.variant(v)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd;
+
+    fn run_and_check(kernel: &Kernel, variant: &Variant, problem: &Problem, threads: usize) {
+        let id = format!("{}/{}", kernel.name, variant.name);
+        let outcome = (variant.run)(problem, threads);
+        if let Err(e) = (kernel.check)(problem, &id, &outcome) {
+            panic!("{e} (problem {problem:?}, {threads} threads)");
+        }
+    }
+
+    #[test]
+    fn every_variant_passes_its_check_at_the_small_size() {
+        for kernel in kernels() {
+            for variant in kernel.variants {
+                run_and_check(kernel, variant, &kernel.small_problem, 1);
+                if variant.threaded {
+                    run_and_check(kernel, variant, &kernel.small_problem, 3);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_variant_passes_its_check_at_the_default_size() {
+        for kernel in kernels() {
+            for variant in kernel.variants {
+                run_and_check(kernel, variant, &kernel.default_problem, 2);
+            }
+        }
+    }
+
+    #[test]
+    fn simd_variants_fall_back_to_scalar_code_when_the_features_are_missing() {
+        simd::force_scalar(true);
+        let result = std::panic::catch_unwind(|| {
+            for kernel in kernels() {
+                for variant in kernel.variants {
+                    if let Some(path) = (variant.simd_path)() {
+                        assert_eq!(path, "scalar", "{}/{}", kernel.name, variant.name);
+                        run_and_check(kernel, variant, &kernel.small_problem, 2);
+                    }
+                }
+            }
+        });
+        simd::force_scalar(false);
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_kebab_case_and_anchored_in_the_source() {
+        let kebab = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for kernel in kernels() {
+            assert!(kebab(kernel.name), "{}", kernel.name);
+            assert!(!kernel.variants.is_empty());
+            for variant in kernel.variants {
+                let id = format!("{}/{}", kernel.name, variant.name);
+                assert!(kebab(variant.name), "{id}");
+                assert!(seen.insert(id.clone()), "duplicate {id}");
+                assert!(find(&id).is_some(), "{id}");
+                for marker in ["ANCHOR", "ANCHOR_END"] {
+                    let line = format!("// {marker}: {}\n", variant.anchor);
+                    assert!(kernel.source.contains(&line), "{id}: no `{line}`");
+                }
+            }
+            assert!(
+                kernel.source.contains("// ANCHOR: check\n"),
+                "{}",
+                kernel.name
+            );
+        }
+        assert_eq!(
+            kernels().iter().map(|k| k.name).collect::<Vec<_>>(),
+            [
+                "pi-integration",
+                "pi-monte-carlo",
+                "mandelbrot",
+                "julia",
+                "random-walk",
+                "kmeans",
+                "stream-triad",
+                "fma-peak"
+            ]
+        );
+        assert!(find("mandelbrot/nope").is_none());
+        assert!(find("nope").is_none());
+    }
 }
