@@ -356,6 +356,8 @@ impl Highlighter {
             css,
             "@media (prefers-color-scheme:dark){{:root:not([data-theme]){{{dark}}}}}"
         );
+        // Paper is white whatever the screen theme; this block comes last so it wins.
+        let _ = writeln!(css, "@media print{{:root,:root[data-theme]{{{light}}}}}");
         for e in PALETTE {
             let _ = write!(css, ".hl-{0}{{color:var(--hl-{0})", e.class);
             if e.background.is_some() {
