@@ -14,6 +14,7 @@ use walkdir::WalkDir;
 use crate::book::{ChapterSource, LoadedBook};
 use crate::diag::{SourceError, SourceErrors, display_path};
 use crate::directive::{self, Fragment, Located};
+use crate::fingerprint;
 use crate::highlight::Highlighter;
 use crate::include;
 use crate::links::{self, SiteIndex};
@@ -46,6 +47,8 @@ pub struct BuildReport {
     pub pages: usize,
     pub files: usize,
     pub notes: Vec<String>,
+    /// The output was already up to date; nothing was rendered or written.
+    pub up_to_date: bool,
 }
 
 /// Turns chapter content into rendered HTML and the site's other parts, without writing.
@@ -53,6 +56,8 @@ pub struct Site {
     pub files: SiteFiles,
     pub pages: usize,
     pub notes: Vec<String>,
+    /// Every file included by a chapter (for the build stamp and the file watcher).
+    pub dependencies: BTreeSet<PathBuf>,
 }
 
 /// A directive renderer: the measurement engine plugs in here. Without one, any perfguide
@@ -82,14 +87,50 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
             .join(d),
         None => book.config.build_dir(&book.root),
     };
-    let site = render_site(&book, &mut NoMeasurements)?;
+    let inputs = fingerprint_inputs(&book);
+    if let Some(stamp) = fingerprint::read_stamp(&dest)
+        && fingerprint::compute(&inputs, &stamp.dependencies) == stamp.fingerprint
+    {
+        return Ok(BuildReport {
+            dest,
+            pages: 0,
+            files: 0,
+            notes: book.notes.clone(),
+            up_to_date: true,
+        });
+    }
+    let mut site = render_site(&book, &mut NoMeasurements)?;
+    let stamp = fingerprint::Stamp {
+        fingerprint: fingerprint::compute(&inputs, &site.dependencies),
+        dependencies: site.dependencies.clone(),
+    };
+    site.files.insert(
+        fingerprint::STAMP,
+        serde_json::to_string_pretty(&stamp).context("serializing the build stamp")?,
+    );
     output::write_site(&site.files, &dest)?;
     Ok(BuildReport {
         dest,
         pages: site.pages,
         files: site.files.files.len(),
         notes: site.notes,
+        up_to_date: false,
     })
+}
+
+/// Everything a build reads besides included files (see fingerprint.rs).
+fn fingerprint_inputs(book: &LoadedBook) -> fingerprint::Inputs<'_> {
+    fingerprint::Inputs {
+        root: &book.root,
+        dirs: vec![
+            book.src_dir.clone(),
+            book.root.join("templates"),
+            book.root.join("static"),
+            book.config.measure_store(&book.root),
+        ],
+        files: vec![book.root.join("book.toml")],
+        extra: crate::machine::Machine::current().fingerprint(),
+    }
 }
 
 /// Runs every check of a build and writes nothing.
@@ -102,6 +143,7 @@ pub fn check(root: &Path) -> Result<BuildReport> {
         pages: site.pages,
         files: site.files.files.len(),
         notes: site.notes,
+        up_to_date: false,
     })
 }
 
@@ -113,6 +155,7 @@ struct Page {
     number: Option<String>,
     source: PathBuf,
     rendered: RenderedChapter,
+    dependencies: BTreeSet<PathBuf>,
 }
 
 /// The whole pipeline short of writing: every page and asset of the site, checked.
@@ -191,6 +234,7 @@ pub fn render_site(book: &LoadedBook, directives: &mut dyn DirectiveRenderer) ->
         pages: pages.len(),
         files,
         notes: book.notes.clone(),
+        dependencies: pages.iter().flat_map(|p| p.dependencies.iter().cloned()).collect(),
     })
 }
 
@@ -238,6 +282,7 @@ fn render_chapter(
         number,
         source: display_path(&abs, &book.root),
         rendered: RenderedChapter { html, ..rendered },
+        dependencies: expanded.dependencies,
     }))
 }
 

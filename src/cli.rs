@@ -58,6 +58,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for note in &report.notes {
                 eprintln!("note: {note}");
             }
+            if report.up_to_date {
+                eprintln!(
+                    "{} is up to date (no input changed) [{:.2?}]",
+                    report.dest.display(),
+                    start.elapsed()
+                );
+                return Ok(());
+            }
             eprintln!(
                 "built {} pages ({} files) into {} in {:.2?}",
                 report.pages,
