@@ -87,6 +87,7 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
             .join(d),
         None => book.config.build_dir(&book.root),
     };
+    book.check_dest_dir(&dest)?;
     let inputs = fingerprint_inputs(&book);
     if let Some(stamp) = fingerprint::read_stamp(&dest)
         && fingerprint::compute(&inputs, &stamp.dependencies) == stamp.fingerprint
@@ -135,7 +136,13 @@ fn fingerprint_inputs(book: &LoadedBook) -> fingerprint::Inputs<'_> {
 
 /// Runs every check of a build and writes nothing.
 pub fn check(root: &Path) -> Result<BuildReport> {
-    let book = crate::book::load(root)?;
+    // `check` writes nothing, not even the chapter files create-missing would add.
+    let book = crate::book::load_with(
+        root,
+        &crate::book::LoadOptions {
+            write_missing: false,
+        },
+    )?;
     let dest = book.config.build_dir(&book.root);
     let site = render_site(&book, &mut NoMeasurements)?;
     Ok(BuildReport {
@@ -196,7 +203,16 @@ pub fn render_site(book: &LoadedBook, directives: &mut dyn DirectiveRenderer) ->
     }
     for (i, page) in pages.iter().enumerate() {
         let (previous, next) = nav::prev_next(&order, i);
-        let html = render_page(book, &info, &templates, &sidebar, &assets_root, page, previous, next)?;
+        let html = render_page(
+            book,
+            &info,
+            &templates,
+            &sidebar,
+            &assets_root,
+            page,
+            previous,
+            next,
+        )?;
         site_index.add_page(&page.path, &html);
         files.insert(page.path.clone(), html);
     }
@@ -214,7 +230,11 @@ pub fn render_site(book: &LoadedBook, directives: &mut dyn DirectiveRenderer) ->
     }
 
     for page in &pages {
-        errors.extend(links::check_links(&page.path, &page.rendered.links, &site_index));
+        errors.extend(links::check_links(
+            &page.path,
+            &page.rendered.links,
+            &site_index,
+        ));
     }
     if !errors.is_empty() {
         return Err(SourceErrors(errors).into());
@@ -234,7 +254,10 @@ pub fn render_site(book: &LoadedBook, directives: &mut dyn DirectiveRenderer) ->
         pages: pages.len(),
         files,
         notes: book.notes.clone(),
-        dependencies: pages.iter().flat_map(|p| p.dependencies.iter().cloned()).collect(),
+        dependencies: pages
+            .iter()
+            .flat_map(|p| p.dependencies.iter().cloned())
+            .collect(),
     })
 }
 
@@ -343,9 +366,7 @@ fn collect_assets(
     files.insert("css/highlight.css", highlighter_css(highlighter));
     copy_tree(&book.root.join("static"), "", files, |_| true)?;
     let src = book.src_dir.clone();
-    copy_tree(&src, "", files, |p| {
-        p.extension().is_none_or(|e| e != "md")
-    })?;
+    copy_tree(&src, "", files, |p| p.extension().is_none_or(|e| e != "md"))?;
 
     let mut css = Vec::new();
     for p in ["css/site.css", "css/highlight.css"] {
@@ -353,7 +374,10 @@ fn collect_assets(
     }
     let mut js = vec![busted("js/site.js", &files.files["js/site.js"])];
     let html = &book.config.output.html;
-    for (list, extra) in [(&mut css, &html.additional_css), (&mut js, &html.additional_js)] {
+    for (list, extra) in [
+        (&mut css, &html.additional_css),
+        (&mut js, &html.additional_js),
+    ] {
         for rel in extra {
             let path = book.root.join(rel);
             let bytes = fs::read(&path).with_context(|| {
@@ -392,9 +416,7 @@ fn copy_tree(
     for entry in WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| {
-            e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
-        })
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
     {
         let entry = entry.with_context(|| format!("walking {}", dir.display()))?;
         if !entry.file_type().is_file() {
@@ -490,7 +512,11 @@ fn render_404(
         .unwrap_or_else(|| "/".into());
     let ctx = PageContext {
         book: info,
-        sidebar: &sidebar.for_page(None).iter().map(|i| absolutize(i, &prefix)).collect::<Vec<_>>(),
+        sidebar: &sidebar
+            .for_page(None)
+            .iter()
+            .map(|i| absolutize(i, &prefix))
+            .collect::<Vec<_>>(),
         assets: &assets.for_page(&prefix),
         path_to_root: prefix.clone(),
         title: format!("Page not found — {}", info.title),

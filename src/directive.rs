@@ -16,8 +16,17 @@ use crate::scan;
 /// Every directive name perfguide knows, for error messages. mdBook's include directives are
 /// handled earlier by the include stage.
 pub const KNOWN: &[&str] = &[
-    "bench", "measure", "speedup", "claim", "profile", "chart", "run", "machine", "include",
-    "rustdoc_include", "title",
+    "bench",
+    "measure",
+    "speedup",
+    "claim",
+    "profile",
+    "chart",
+    "run",
+    "machine",
+    "include",
+    "rustdoc_include",
+    "title",
 ];
 
 /// Directives handled by the include stage (mdBook's).
@@ -75,10 +84,7 @@ impl fmt::Display for Directive {
             Directive::Claim { expr } => write!(f, "{{{{#claim {expr}}}}}"),
             Directive::Profile { id, mode } => write!(f, "{{{{#profile {id} mode={mode}}}}}"),
             Directive::Chart { kind, arg: None } => write!(f, "{{{{#chart {kind}}}}}"),
-            Directive::Chart {
-                kind,
-                arg: Some(a),
-            } => write!(f, "{{{{#chart {kind} {a}}}}}"),
+            Directive::Chart { kind, arg: Some(a) } => write!(f, "{{{{#chart {kind} {a}}}}}"),
             Directive::Run { path, args, .. } => {
                 write!(f, "{{{{#run {path}")?;
                 for a in args {
@@ -156,13 +162,15 @@ pub fn substitute(markdown: &str, origins: &[LineOrigin]) -> Result<Substituted,
             file: Default::default(),
             line,
         });
-        let at = |msg: String| {
-            SourceError::new(origin.file.clone(), origin.line, msg).column(column)
-        };
+        let at =
+            |msg: String| SourceError::new(origin.file.clone(), origin.line, msg).column(column);
         if text.contains('\n') {
             errors.push(
-                at(format!("the directive {{{{#{} ...}}}} spans several lines", raw.name))
-                    .help("write the whole directive on one line"),
+                at(format!(
+                    "the directive {{{{#{} ...}}}} spans several lines",
+                    raw.name
+                ))
+                .help("write the whole directive on one line"),
             );
             continue;
         }
@@ -305,7 +313,10 @@ pub fn parse(name: &str, args: &str) -> Result<Directive, ParseError> {
             let should_fail = words.last().is_some_and(|w| w == "should-fail");
             let end = words.len() - usize::from(should_fail);
             if end == 0 {
-                return Err(err("{{#run}} needs a program", "write {{#run examples/python/x.py}}"));
+                return Err(err(
+                    "{{#run}} needs a program",
+                    "write {{#run examples/python/x.py}}",
+                ));
             }
             Ok(Directive::Run {
                 path: words[0].clone(),
@@ -388,9 +399,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(cur + 1);
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
             prev = cur;
         }
     }

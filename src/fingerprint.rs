@@ -51,7 +51,11 @@ pub fn compute(inputs: &Inputs<'_>, dependencies: &BTreeSet<PathBuf>) -> String 
     let mut files: BTreeSet<PathBuf> = inputs.files.iter().cloned().collect();
     for dir in &inputs.dirs {
         if dir.is_dir() {
-            for e in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().flatten() {
+            for e in walkdir::WalkDir::new(dir)
+                .sort_by_file_name()
+                .into_iter()
+                .flatten()
+            {
                 if e.file_type().is_file() {
                     files.insert(e.path().to_path_buf());
                 }

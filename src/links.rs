@@ -155,12 +155,13 @@ pub fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -209,9 +210,21 @@ mod tests {
     #[test]
     fn reports_what_is_broken() {
         let s = site();
-        assert!(resolve("part/a.html", "#nope", &s).unwrap_err().contains("no element with id 'nope'"));
-        assert!(resolve("part/a.html", "b.html", &s).unwrap_err().contains("part/b.html"));
-        assert!(resolve("index.html", "../../etc/passwd", &s).unwrap_err().contains("leaves"));
+        assert!(
+            resolve("part/a.html", "#nope", &s)
+                .unwrap_err()
+                .contains("no element with id 'nope'")
+        );
+        assert!(
+            resolve("part/a.html", "b.html", &s)
+                .unwrap_err()
+                .contains("part/b.html")
+        );
+        assert!(
+            resolve("index.html", "../../etc/passwd", &s)
+                .unwrap_err()
+                .contains("leaves")
+        );
         assert!(resolve("part/a.html", "#data-id", &s).is_err());
     }
 

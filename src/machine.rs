@@ -235,7 +235,11 @@ pub fn git_commit(root: &Path) -> Option<String> {
         .output()
         .ok()
         .is_some_and(|o| !o.stdout.is_empty());
-    Some(if dirty { format!("{commit}-dirty") } else { commit })
+    Some(if dirty {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    })
 }
 
 #[cfg(test)]
@@ -256,7 +260,10 @@ mod tests {
         assert_eq!(parse_size("32768K"), Some(32 * 1024 * 1024));
         assert_eq!(parse_size("1M"), Some(1024 * 1024));
         assert_eq!(parse_size("x"), None);
-        assert_eq!(mem_total_kib("MemTotal:       24576000 kB\n"), Some(24576000));
+        assert_eq!(
+            mem_total_kib("MemTotal:       24576000 kB\n"),
+            Some(24576000)
+        );
     }
 
     #[test]

@@ -36,8 +36,12 @@ pub fn write_site(site: &SiteFiles, dest: &Path) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent)
-        .with_context(|| format!("creating the output's parent directory {}", parent.display()))?;
+    fs::create_dir_all(&parent).with_context(|| {
+        format!(
+            "creating the output's parent directory {}",
+            parent.display()
+        )
+    })?;
     if dest.exists() && !dest.is_dir() {
         bail!(
             "the output path {} exists and is not a directory; remove it or choose another --dest-dir",
@@ -72,7 +76,12 @@ fn swap_into_place(
         let old = tempfile::Builder::new()
             .prefix(&format!(".{name}.old-"))
             .tempdir_in(parent)
-            .with_context(|| format!("creating a directory for the old site in {}", parent.display()))?;
+            .with_context(|| {
+                format!(
+                    "creating a directory for the old site in {}",
+                    parent.display()
+                )
+            })?;
         let old_site = old.path().join("site");
         fs::rename(dest, &old_site)
             .with_context(|| format!("moving the previous site {} aside", dest.display()))?;
@@ -112,7 +121,11 @@ mod tests {
         assert_eq!(fs::read_to_string(dest.join("index.html")).unwrap(), "two");
         assert!(!dest.join("old").exists(), "stale files must disappear");
         let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "no staging or old directories are left behind");
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "no staging or old directories are left behind"
+        );
     }
 
     #[test]

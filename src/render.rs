@@ -183,7 +183,8 @@ pub fn render_markdown(
             if let Event::Text(t) | Event::Code(t) = &event {
                 h.text.push_str(t);
             }
-            h.events.push(rewrite_event(event, range.start, &origin_of, &mut links));
+            h.events
+                .push(rewrite_event(event, range.start, &origin_of, &mut links));
             continue;
         }
 
@@ -486,13 +487,20 @@ mod tests {
         assert!(r.html.contains("<h3 id=\"why-really\">"));
         assert_eq!(r.toc.len(), 3);
         assert_eq!(r.first_heading.as_deref(), Some("Intro"));
-        assert!(r.html.contains("<span class=\"section-number\">2.1.</span> Intro"));
+        assert!(
+            r.html
+                .contains("<span class=\"section-number\">2.1.</span> Intro")
+        );
     }
 
     #[test]
     fn explicit_heading_ids_are_kept() {
         let r = render("## Results {#res .wide}\n");
-        assert!(r.html.contains("<h2 id=\"res\" class=\"wide\">"), "{}", r.html);
+        assert!(
+            r.html.contains("<h2 id=\"res\" class=\"wide\">"),
+            "{}",
+            r.html
+        );
     }
 
     #[test]
@@ -509,7 +517,11 @@ mod tests {
     #[test]
     fn alerts_become_admonitions() {
         let r = render("> [!WARNING]\n> Hot surface.\n");
-        assert!(r.html.contains("<div class=\"admonition warning\""), "{}", r.html);
+        assert!(
+            r.html.contains("<div class=\"admonition warning\""),
+            "{}",
+            r.html
+        );
         assert!(r.html.contains("Hot surface."));
         assert!(!r.html.contains("<blockquote"));
     }

@@ -28,7 +28,12 @@ impl Run {
     /// Asserts success and returns self for chaining.
     #[track_caller]
     pub fn success(self) -> Self {
-        assert_eq!(self.code(), Some(0), "expected success, stderr:\n{}", self.stderr());
+        assert_eq!(
+            self.code(),
+            Some(0),
+            "expected success, stderr:\n{}",
+            self.stderr()
+        );
         self
     }
 
@@ -37,7 +42,11 @@ impl Run {
     #[track_caller]
     pub fn fails_with(self, fragments: &[&str]) -> Self {
         let err = self.stderr();
-        assert_eq!(self.code(), Some(1), "expected exit status 1, stderr:\n{err}");
+        assert_eq!(
+            self.code(),
+            Some(1),
+            "expected exit status 1, stderr:\n{err}"
+        );
         assert!(!err.contains("panicked"), "perfguide panicked:\n{err}");
         for f in fragments {
             assert!(err.contains(f), "stderr lacks {f:?}:\n{err}");
@@ -105,7 +114,9 @@ impl BookTest {
     /// The `<main>` element of an output page, for snapshots that ignore the chrome.
     pub fn main_of(&self, page: &str) -> String {
         let html = self.read(&format!("book/{page}"));
-        let start = html.find("<main").unwrap_or_else(|| panic!("{page} has no <main>"));
+        let start = html
+            .find("<main")
+            .unwrap_or_else(|| panic!("{page} has no <main>"));
         let end = html.rfind("</main>").expect("</main>") + "</main>".len();
         html[start..end].to_string()
     }

@@ -69,7 +69,7 @@ fn same_numbering_as_mdbook() {
         ("3.1.1.", "Deeper"),
         ("4.", "Draft top"),
     ] {
-        let needle = format!("{number}</span>");
+        let needle = format!(">{number}</span>");
         let at = html
             .find(&needle)
             .unwrap_or_else(|| panic!("no section number {number} in the sidebar"));
@@ -125,15 +125,31 @@ fn rustdoc_include_escape_nested_and_title() {
     t.build().success();
     let main = t.main_of("first/nested.html");
     let blocks = code_blocks(&main);
-    // rustdoc_include shows the anchor's lines; the rest of the file is hidden (`# ` lines).
-    assert!(blocks.iter().any(|b| b.trim_end() == lines(21, 22)), "{blocks:#?}");
+    // rustdoc_include: as in mdBook, the whole file without anchor lines, where the lines
+    // outside the anchor are hidden (`# ` lines become `hl-boring` spans, shown on request).
+    let without_anchors: Vec<&str> = LISTING.lines().filter(|l| !l.contains("ANCHOR")).collect();
+    assert!(
+        blocks
+            .iter()
+            .any(|b| b.trim_end() == without_anchors.join("\n")),
+        "{blocks:#?}"
+    );
+    assert!(main.contains("<span class=\"hl-boring\"><span class=\"hl-comment\">// Line 1"));
+    // One hidden span per line outside the anchor: everything but the anchor's two lines.
+    assert_eq!(
+        main.matches("<span class=\"hl-boring\">").count(),
+        without_anchors.len() - 2
+    );
     let text = text_of(&main);
     assert!(text.contains("Escaped: {{#include ../../listings/code.rs}}"));
     assert!(text.contains("Outer text before."));
     assert!(text.contains("Inner text from a nested include."));
     assert!(text.contains("Outer text after."));
     let second = t.read("book/second.html");
-    assert!(second.contains("<title>A Custom Title"), "{{#title}} sets the page title");
+    assert!(
+        second.contains("<title>A Custom Title"),
+        "{{#title}} sets the page title"
+    );
 }
 
 #[test]

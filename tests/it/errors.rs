@@ -11,7 +11,10 @@ fn fails_and_keeps_site(change: impl FnOnce(&BookTest), expected: &[&str]) {
     let before = t.snapshot_dir("book");
     change(&t);
     t.build().fails_with(expected);
-    assert!(before == t.snapshot_dir("book"), "the previous site was modified");
+    assert!(
+        before == t.snapshot_dir("book"),
+        "the previous site was modified"
+    );
     // `check` reports the same problem and writes nothing either.
     t.check().fails_with(expected);
     assert!(before == t.snapshot_dir("book"), "check modified the site");
@@ -29,7 +32,10 @@ fn invalid_toml() {
 
 #[test]
 fn unknown_book_toml_key() {
-    fails_and_keep_key("[book]\ntitle = \"x\"\ntitel = \"y\"\n", &["book.toml:3:1", "titel", "title"]);
+    fails_and_keep_key(
+        "[book]\ntitle = \"x\"\ntitel = \"y\"\n",
+        &["book.toml:3:1", "titel", "title"],
+    );
 }
 
 #[test]
@@ -40,31 +46,86 @@ fn mistyped_book_toml_key() {
 #[track_caller]
 fn fails_and_keep_key(toml: &str, expected: &[&str]) {
     let toml = toml.to_string();
-    fails_and_keeps_site(move |t| {
-        t.write("book.toml", toml);
-    }, expected);
+    fails_and_keeps_site(
+        move |t| {
+            t.write("book.toml", toml);
+        },
+        expected,
+    );
 }
 
 #[test]
 fn summary_item_that_is_not_a_link() {
     fails_and_keeps_site(
         |t| {
-            t.write("src/SUMMARY.md", "# Summary\n\n- [First](first/index.md)\n- Just text\n");
+            t.write(
+                "src/SUMMARY.md",
+                "# Summary\n\n- [First](first/index.md)\n- Just text\n",
+            );
         },
         &["SUMMARY.md:4"],
     );
 }
 
 #[test]
-fn summary_nested_prefix_chapter() {
+fn summary_duplicate_chapter_file() {
     fails_and_keeps_site(
         |t| {
             t.write(
                 "src/SUMMARY.md",
-                "# Summary\n\n[Intro](README.md)\n    [Nested](foreword.md)\n\n- [First](first/index.md)\n",
+                "# Summary\n\n- [First](first/index.md)\n- [Again](first/index.md)\n",
             );
         },
-        &["SUMMARY.md:"],
+        &["SUMMARY.md:4"],
+    );
+}
+
+#[test]
+fn summary_bold_link() {
+    fails_and_keeps_site(
+        |t| {
+            t.write(
+                "src/SUMMARY.md",
+                "# Summary\n\n- **[First](first/index.md)**\n",
+            );
+        },
+        &["SUMMARY.md:3"],
+    );
+}
+
+#[test]
+fn summary_empty_list_item() {
+    fails_and_keeps_site(
+        |t| {
+            t.write(
+                "src/SUMMARY.md",
+                "# Summary\n\n- [First](first/index.md)\n-\n",
+            );
+        },
+        &["SUMMARY.md:4"],
+    );
+}
+
+#[test]
+fn summary_link_to_a_url() {
+    fails_and_keeps_site(
+        |t| {
+            t.write(
+                "src/SUMMARY.md",
+                "# Summary\n\n- [First](https://example.org/a.md)\n",
+            );
+        },
+        &["SUMMARY.md:3"],
+    );
+}
+
+#[test]
+fn missing_summary() {
+    fails_and_keeps_site(
+        |t| {
+            std::fs::remove_file(t.path("src/SUMMARY.md")).unwrap();
+        },
+        &["SUMMARY.md"],
     );
 }
 
@@ -98,7 +159,10 @@ fn missing_chapter_without_create_missing() {
 fn include_of_missing_file() {
     fails_and_keeps_site(
         |t| {
-            t.write("src/third.md", "# Third\n\n{{#include ../listings/nope.rs}}\n");
+            t.write(
+                "src/third.md",
+                "# Third\n\n{{#include ../listings/nope.rs}}\n",
+            );
         },
         &["src/third.md:3", "nope.rs"],
     );
@@ -108,7 +172,10 @@ fn include_of_missing_file() {
 fn include_of_missing_anchor() {
     fails_and_keeps_site(
         |t| {
-            t.write("src/third.md", "# Third\n\n\n{{#include ../listings/code.rs:nowhere}}\n");
+            t.write(
+                "src/third.md",
+                "# Third\n\n\n{{#include ../listings/code.rs:nowhere}}\n",
+            );
         },
         &["src/third.md:4", "nowhere"],
     );
@@ -118,7 +185,10 @@ fn include_of_missing_anchor() {
 fn include_lines_out_of_range() {
     fails_and_keeps_site(
         |t| {
-            t.write("src/third.md", "# Third\n\n{{#include ../listings/code.rs:500:600}}\n");
+            t.write(
+                "src/third.md",
+                "# Third\n\n{{#include ../listings/code.rs:500:600}}\n",
+            );
         },
         &["src/third.md:3"],
     );
@@ -128,7 +198,10 @@ fn include_lines_out_of_range() {
 fn include_leaving_the_root_relative() {
     fails_and_keeps_site(
         |t| {
-            t.write("src/third.md", "# Third\n\n{{#include ../../../etc/passwd}}\n");
+            t.write(
+                "src/third.md",
+                "# Third\n\n{{#include ../../../etc/passwd}}\n",
+            );
         },
         &["src/third.md:3"],
     );
@@ -153,7 +226,10 @@ fn include_leaving_the_root_through_a_symlink() {
     fails_and_keeps_site(
         move |t| {
             std::os::unix::fs::symlink(&target, t.path("listings/link.txt")).unwrap();
-            t.write("src/third.md", "# Third\n\n{{#include ../listings/link.txt}}\n");
+            t.write(
+                "src/third.md",
+                "# Third\n\n{{#include ../listings/link.txt}}\n",
+            );
         },
         &["src/third.md:3"],
     );
@@ -185,7 +261,10 @@ fn broken_internal_link() {
 fn broken_fragment() {
     fails_and_keeps_site(
         |t| {
-            t.write("src/third.md", "# Third\n\nSee [this](second.md#no-such-heading).\n");
+            t.write(
+                "src/third.md",
+                "# Third\n\nSee [this](second.md#no-such-heading).\n",
+            );
         },
         &["src/third.md:3", "no-such-heading"],
     );
@@ -195,7 +274,10 @@ fn broken_fragment() {
 fn chapter_that_is_not_utf8() {
     fails_and_keeps_site(
         |t| {
-            t.write("src/third.md", b"# Third\n\nbad \xff\xfe bytes\n".as_slice());
+            t.write(
+                "src/third.md",
+                b"# Third\n\nbad \xff\xfe bytes\n".as_slice(),
+            );
         },
         &["third.md", "UTF-8"],
     );

@@ -16,7 +16,9 @@ fn removed_chapters_leave_no_stale_pages() {
     let t = BookTest::from_fixture("conformance");
     t.build().success();
     assert!(t.path("book/contributors.html").exists());
-    let summary = t.read("src/SUMMARY.md").replace("[Contributors](contributors.md)\n", "");
+    let summary = t
+        .read("src/SUMMARY.md")
+        .replace("[Contributors](contributors.md)\n", "");
     t.write("src/SUMMARY.md", summary);
     t.build().success();
     assert!(!t.path("book/contributors.html").exists());
@@ -36,11 +38,17 @@ fn generated_text_is_escaped_and_raw_html_passes() {
         "src/SUMMARY.md",
         "# Summary\n\n- [A <b>bold</b> & \"quoted\" title](a.md)\n",
     );
-    t.write("src/a.md", "# Title\n\n<div class=\"raw\">raw <em>html</em></div>\n");
+    t.write(
+        "src/a.md",
+        "# Title\n\n<div class=\"raw\">raw <em>html</em></div>\n",
+    );
     t.build().success();
     let html = t.read("book/a.html");
     assert!(html.contains("<div class=\"raw\">raw <em>html</em></div>"));
-    assert!(!html.contains("<b>bold</b>"), "titles from SUMMARY.md are escaped");
+    assert!(
+        !html.contains("<b>bold</b>"),
+        "titles from SUMMARY.md are escaped"
+    );
 }
 
 #[test]
@@ -71,11 +79,19 @@ fn no_requests_to_other_hosts() {
     t.build().success();
     for (path, bytes) in t.snapshot_dir("book") {
         let name = path.to_string_lossy();
-        if !(name.ends_with(".html") || name.ends_with(".css") || name.ends_with(".js")) || name == "sitemap.xml" {
+        if !(name.ends_with(".html") || name.ends_with(".css") || name.ends_with(".js"))
+            || name == "sitemap.xml"
+        {
             continue;
         }
         let text = String::from_utf8_lossy(&bytes);
-        for pat in ["src=\"http", "src=\"//", "href=\"//", "@import url(http", "url(http"] {
+        for pat in [
+            "src=\"http",
+            "src=\"//",
+            "href=\"//",
+            "@import url(http",
+            "url(http",
+        ] {
             assert!(!text.contains(pat), "{name} loads from another host: {pat}");
         }
         for (i, _) in text.match_indices("<link") {
