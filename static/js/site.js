@@ -373,6 +373,20 @@
     update();
   }
 
+  /* Task-list checkboxes (pulldown-cmark emits bare disabled inputs): name them by their item's
+   * text so screen readers announce "Build the kernels, checkbox, checked". The render stage
+   * may label them itself; then this does nothing. */
+  function labelTaskCheckboxes() {
+    var boxes = document.querySelectorAll("li > input[type=checkbox]");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      if (box.hasAttribute("aria-label") || box.hasAttribute("aria-labelledby") ||
+          (box.labels && box.labels.length)) continue;
+      var text = box.parentNode.textContent.replace(/\s+/g, " ").trim();
+      box.setAttribute("aria-label", text || (box.checked ? "Done" : "To do"));
+    }
+  }
+
   function init() {
     setupTheme();
     setupSidebar();
@@ -380,6 +394,7 @@
     setupCodeBlocks();
     setupScrollables();
     setupTocSpy();
+    labelTaskCheckboxes();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
