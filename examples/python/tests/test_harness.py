@@ -75,7 +75,8 @@ def test_quick_json_of_a_cheap_rung_matches_the_schema(tmp_path):
     assert record["id"] == "pi-integration/py-numpy"
     assert record["status"] == "ok"
     assert record["problem"] == {"n": 10**7, "m": 0, "seed": 0}  # the full size, always
-    assert len(record["samples_wall_s"]) >= 5
+    wall = record["samples_wall_s"]
+    assert len(wall) >= (3 if harness.median(wall) > 1.0 else 5)
     assert record["source"] == {"file": "examples/python/pi_integration.py",
                                 "anchor": "py-numpy"}
     assert record["check"]["error"] < 1e-12
