@@ -13,14 +13,20 @@ use walkdir::WalkDir;
 
 use crate::book::{ChapterSource, LoadedBook};
 use crate::diag::{SourceError, SourceErrors, display_path};
+use crate::directive::Substituted;
 use crate::directive::{self, Fragment, Located};
 use crate::fingerprint;
+use crate::fragments::{self, MeasuredFragments};
+use crate::harness::Plan;
 use crate::highlight::Highlighter;
 use crate::include;
+use crate::include::Expanded;
 use crate::links::{self, SiteIndex};
+use crate::measure::{self, KeyContext, MeasureOptions, Need};
 use crate::nav::{self, Sidebar};
 use crate::output::{self, SiteFiles};
 use crate::render::{self, RenderInput, RenderedChapter, escape_html};
+use crate::store::Store;
 use crate::template::{
     Assets, BookInfo, PageContext, PrintChapter, PrintContext, Templates, TocEntry,
 };
@@ -38,6 +44,12 @@ const BUILTIN_STATIC: &[(&str, &[u8])] = &[
 pub struct BuildOptions {
     /// Overrides `[build] build-dir`.
     pub dest_dir: Option<PathBuf>,
+    /// `--quick`: short measurement budget (labelled on the page).
+    pub quick: bool,
+    /// `--frozen`: never measure; missing or stale measurements are errors.
+    pub frozen: bool,
+    /// `--remeasure[=FILTER]`: measure these again even if fresh.
+    pub remeasure: Vec<String>,
 }
 
 /// What a build did, for the terminal.
@@ -64,6 +76,8 @@ pub struct Site {
 /// directive is an error that says what is missing.
 pub trait DirectiveRenderer {
     fn render(&mut self, directive: &Located) -> Result<Fragment, SourceError>;
+    /// Called before each page, for per-page state (e.g. which provenance anchors exist).
+    fn start_page(&mut self) {}
 }
 
 /// The renderer used before measurements exist: rejects every directive clearly.
@@ -88,8 +102,9 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
         None => book.config.build_dir(&book.root),
     };
     book.check_dest_dir(&dest)?;
-    let inputs = fingerprint_inputs(&book);
-    if let Some(stamp) = fingerprint::read_stamp(&dest)
+    let inputs = fingerprint_inputs(&book, options);
+    if options.remeasure.is_empty()
+        && let Some(stamp) = fingerprint::read_stamp(&dest)
         && fingerprint::compute(&inputs, &stamp.dependencies) == stamp.fingerprint
     {
         return Ok(BuildReport {
@@ -100,7 +115,19 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
             up_to_date: true,
         });
     }
-    let mut site = render_site(&book, &mut NoMeasurements)?;
+    let prepared = prepare(&book)?;
+    let cores = cores();
+    let needs = collect_needs(&prepared, cores)?;
+    let mut store = Store::load(&book.config.measure_store(&book.root))?;
+    measure_needs(
+        &book,
+        &prepared,
+        &needs,
+        &mut store,
+        &measure_options(&book, options),
+    )?;
+    let mut renderer = MeasuredFragments::new(&store, cores);
+    let mut site = render_site(&book, &prepared, &mut renderer)?;
     let stamp = fingerprint::Stamp {
         fingerprint: fingerprint::compute(&inputs, &site.dependencies),
         dependencies: site.dependencies.clone(),
@@ -120,7 +147,7 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
 }
 
 /// Everything a build reads besides included files (see fingerprint.rs).
-fn fingerprint_inputs(book: &LoadedBook) -> fingerprint::Inputs<'_> {
+fn fingerprint_inputs<'b>(book: &'b LoadedBook, options: &BuildOptions) -> fingerprint::Inputs<'b> {
     fingerprint::Inputs {
         root: &book.root,
         dirs: vec![
@@ -130,7 +157,62 @@ fn fingerprint_inputs(book: &LoadedBook) -> fingerprint::Inputs<'_> {
             book.config.measure_store(&book.root),
         ],
         files: vec![book.root.join("book.toml")],
-        extra: crate::machine::Machine::current().fingerprint(),
+        extra: format!(
+            "{} quick={} frozen={}",
+            crate::machine::Machine::current().fingerprint(),
+            options.quick,
+            options.frozen
+        ),
+    }
+}
+
+/// The measure stage: the planned records, then the ones they imply (the peak probe for
+/// tables that count flops).
+fn measure_needs(
+    book: &LoadedBook,
+    prepared: &[Prepared<'_>],
+    needs: &BTreeSet<Need>,
+    store: &mut Store,
+    options: &MeasureOptions,
+) -> Result<()> {
+    if needs.is_empty() {
+        return Ok(());
+    }
+    let keys = KeyContext::current(&book.root);
+    measure::run(needs, store, &keys, options)?;
+    let derived: BTreeSet<Need> = prepared
+        .iter()
+        .flat_map(|p| p.substituted.directives.iter())
+        .flat_map(|d| fragments::derived_needs(d, cores(), store))
+        .collect();
+    measure::run(&derived, store, &keys, options)
+}
+
+/// Logical cores: the default thread count of threaded variants.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The measurement settings of this build, from book.toml and the command line.
+pub fn measure_options(book: &LoadedBook, options: &BuildOptions) -> MeasureOptions {
+    let m = &book.config.measure;
+    let mut plan = if options.quick {
+        Plan::quick(m.quick_budget_seconds)
+    } else {
+        Plan::standard(m.budget_seconds)
+    };
+    if !options.quick {
+        plan.min_samples = m.min_samples as usize;
+        plan.max_samples = m.max_samples as usize;
+        plan.target_ci_rel = m.target_ci_percent / 100.0;
+        plan.min_sample_s = m.min_sample_ms / 1000.0;
+    }
+    MeasureOptions {
+        plan,
+        quick: options.quick,
+        remeasure: options.remeasure.clone(),
+        frozen: options.frozen,
+        timeout: std::time::Duration::from_secs(m.timeout_seconds),
     }
 }
 
@@ -144,7 +226,24 @@ pub fn check(root: &Path) -> Result<BuildReport> {
         },
     )?;
     let dest = book.config.build_dir(&book.root);
-    let site = render_site(&book, &mut NoMeasurements)?;
+    let prepared = prepare(&book)?;
+    let cores = cores();
+    let needs = collect_needs(&prepared, cores)?;
+    let mut store = Store::load(&book.config.measure_store(&book.root))?;
+    // Claims are checked against the stored measurements; nothing is measured (frozen).
+    let frozen = BuildOptions {
+        frozen: true,
+        ..BuildOptions::default()
+    };
+    measure_needs(
+        &book,
+        &prepared,
+        &needs,
+        &mut store,
+        &measure_options(&book, &frozen),
+    )?;
+    let mut renderer = MeasuredFragments::new(&store, cores);
+    let site = render_site(&book, &prepared, &mut renderer)?;
     Ok(BuildReport {
         dest,
         pages: site.pages,
@@ -165,22 +264,98 @@ struct Page {
     dependencies: BTreeSet<PathBuf>,
 }
 
+/// A chapter after include expansion and directive parsing: what the plan stage reads.
+pub struct Prepared<'b> {
+    chapter: &'b ChapterSource,
+    rel: PathBuf,
+    abs: PathBuf,
+    expanded: Expanded,
+    substituted: Substituted,
+}
+
+/// Moves a positioned error (one or several) into `errors`; other errors are returned.
+fn collect_positioned(e: anyhow::Error, errors: &mut Vec<SourceError>) -> Result<()> {
+    match e.downcast::<SourceErrors>() {
+        Ok(list) => {
+            errors.extend(list.0);
+            Ok(())
+        }
+        Err(e) => match e.downcast::<SourceError>() {
+            Ok(one) => {
+                errors.push(one);
+                Ok(())
+            }
+            Err(other) => Err(other),
+        },
+    }
+}
+
+/// Expands includes and parses directives of every chapter, collecting all errors.
+pub fn prepare(book: &LoadedBook) -> Result<Vec<Prepared<'_>>> {
+    let mut errors = Vec::new();
+    let mut prepared = Vec::new();
+    for chapter in &book.chapters {
+        let Some(rel) = &chapter.path else {
+            continue; // a draft: listed in the sidebar, no page
+        };
+        let abs = book.src_dir.join(rel);
+        let result = include::expand(&chapter.content, &abs, &book.root)
+            .map_err(anyhow::Error::from)
+            .and_then(|expanded| {
+                let substituted = directive::substitute(&expanded.text, &expanded.origins)?;
+                Ok((expanded, substituted))
+            });
+        match result {
+            Ok((expanded, substituted)) => prepared.push(Prepared {
+                chapter,
+                rel: rel.clone(),
+                abs,
+                expanded,
+                substituted,
+            }),
+            Err(e) => collect_positioned(e, &mut errors)?,
+        }
+    }
+    if errors.is_empty() {
+        Ok(prepared)
+    } else {
+        Err(SourceErrors(errors).into())
+    }
+}
+
+/// The plan: every measurement the book's directives need.
+pub fn collect_needs(prepared: &[Prepared<'_>], cores: usize) -> Result<BTreeSet<Need>> {
+    let mut errors = Vec::new();
+    let mut needs = BTreeSet::new();
+    for p in prepared {
+        for d in &p.substituted.directives {
+            match fragments::needs(d, cores) {
+                Ok(n) => needs.extend(n),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(needs)
+    } else {
+        Err(SourceErrors(errors).into())
+    }
+}
+
 /// The whole pipeline short of writing: every page and asset of the site, checked.
-pub fn render_site(book: &LoadedBook, directives: &mut dyn DirectiveRenderer) -> Result<Site> {
+pub fn render_site(
+    book: &LoadedBook,
+    prepared: &[Prepared<'_>],
+    directives: &mut dyn DirectiveRenderer,
+) -> Result<Site> {
     let highlighter = Highlighter::new();
     let mut errors: Vec<SourceError> = Vec::new();
     let mut pages: Vec<Page> = Vec::new();
-    for chapter in &book.chapters {
-        match render_chapter(book, chapter, &highlighter, directives) {
-            Ok(Some(page)) => pages.push(page),
-            Ok(None) => {}
-            Err(e) => match e.downcast::<SourceErrors>() {
-                Ok(list) => errors.extend(list.0),
-                Err(e) => match e.downcast::<SourceError>() {
-                    Ok(one) => errors.push(one),
-                    Err(other) => return Err(other),
-                },
-            },
+    for p in prepared {
+        directives.start_page();
+        match render_chapter(book, p, &highlighter, directives) {
+            Ok(page) => pages.push(page),
+            Err(e) => collect_positioned(e, &mut errors)?,
         }
     }
     if !errors.is_empty() {
@@ -263,16 +438,17 @@ pub fn render_site(book: &LoadedBook, directives: &mut dyn DirectiveRenderer) ->
 
 fn render_chapter(
     book: &LoadedBook,
-    chapter: &ChapterSource,
+    prepared: &Prepared<'_>,
     highlighter: &Highlighter,
     directives: &mut dyn DirectiveRenderer,
-) -> Result<Option<Page>> {
-    let Some(rel) = &chapter.path else {
-        return Ok(None); // a draft: listed in the sidebar, no page
-    };
-    let abs = book.src_dir.join(rel);
-    let expanded = include::expand(&chapter.content, &abs, &book.root)?;
-    let substituted = directive::substitute(&expanded.text, &expanded.origins)?;
+) -> Result<Page> {
+    let Prepared {
+        chapter,
+        rel,
+        abs,
+        expanded,
+        substituted,
+    } = prepared;
     let mut fragments = Vec::with_capacity(substituted.directives.len());
     let mut errors = Vec::new();
     for d in &substituted.directives {
@@ -299,14 +475,14 @@ fn render_chapter(
         .title
         .clone()
         .unwrap_or_else(|| chapter.title.clone());
-    Ok(Some(Page {
+    Ok(Page {
         path: nav::output_path(rel),
         title,
         number,
-        source: display_path(&abs, &book.root),
+        source: display_path(abs, &book.root),
         rendered: RenderedChapter { html, ..rendered },
-        dependencies: expanded.dependencies,
-    }))
+        dependencies: expanded.dependencies.clone(),
+    })
 }
 
 fn book_info(book: &LoadedBook) -> BookInfo {

@@ -21,7 +21,11 @@ use std::fmt;
 
 /// The functions a claim may call, with their arity, for parse errors and documentation.
 pub const FUNCTIONS: &[(&str, usize, &str)] = &[
-    ("speedup", 2, "median time of the second / median time of the first"),
+    (
+        "speedup",
+        2,
+        "median time of the second / median time of the first",
+    ),
     ("median", 1, "median time per run, in seconds"),
     ("min", 1, "fastest run, in seconds"),
     ("throughput", 1, "work units per second (median)"),
@@ -33,10 +37,17 @@ pub const FUNCTIONS: &[(&str, usize, &str)] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     Number(f64),
-    Call { func: String, args: Vec<String> },
+    Call {
+        func: String,
+        args: Vec<String>,
+    },
     Neg(Box<Expr>),
     Not(Box<Expr>),
-    Binary { op: Op, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: Op,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,7 +447,10 @@ enum Val {
 pub fn evaluate(e: &Expr, values: &dyn Values) -> Result<Verdict, String> {
     let mut used = Vec::new();
     match eval(e, values, &mut used)? {
-        Val::Bool(holds) => Ok(Verdict { holds, values: used }),
+        Val::Bool(holds) => Ok(Verdict {
+            holds,
+            values: used,
+        }),
         Val::Num(_) => Err("the claim is a number, not a comparison".into()),
     }
 }
@@ -512,7 +526,10 @@ mod tests {
     impl Values for Table {
         fn value(&self, func: &str, args: &[String]) -> Result<f64, String> {
             let key = format!("{func}({})", args.join(","));
-            self.0.get(&key).copied().ok_or(format!("no value for {key}"))
+            self.0
+                .get(&key)
+                .copied()
+                .ok_or(format!("no value for {key}"))
         }
     }
 

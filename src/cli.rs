@@ -30,6 +30,16 @@ pub enum Command {
         /// Output directory (overrides [build] build-dir).
         #[arg(short = 'd', long)]
         dest_dir: Option<PathBuf>,
+        /// Measure again even if stored measurements are fresh; FILTER is a substring or a
+        /// glob on kernel/variant ids (default: everything).
+        #[arg(long, value_name = "FILTER", num_args = 0..=1, default_missing_value = "*")]
+        remeasure: Vec<String>,
+        /// Never measure: fail if a needed measurement is missing or stale.
+        #[arg(long, conflicts_with = "remeasure")]
+        frozen: bool,
+        /// Short measurement budget (for CI); such numbers are labelled on the page.
+        #[arg(long)]
+        quick: bool,
     },
     /// Runs every check of a build and writes nothing.
     Check {
@@ -37,10 +47,16 @@ pub enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Internal: measures one kernel variant in a child process (see worker.rs).
+    #[command(name = "__worker", hide = true)]
+    Worker,
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Worker) {
+        return crate::worker::main();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -52,9 +68,22 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Build { dir, dest_dir } => {
+        Command::Worker => unreachable!("handled in main"),
+        Command::Build {
+            dir,
+            dest_dir,
+            remeasure,
+            frozen,
+            quick,
+        } => {
             let start = Instant::now();
-            let report = build::build(&dir, &BuildOptions { dest_dir })?;
+            let options = BuildOptions {
+                dest_dir,
+                quick,
+                frozen,
+                remeasure,
+            };
+            let report = build::build(&dir, &options)?;
             for note in &report.notes {
                 eprintln!("note: {note}");
             }

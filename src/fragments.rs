@@ -21,7 +21,7 @@ use crate::store::{Record, RecordId, Store};
 use crate::worker::{self, ProblemSpec};
 
 /// A measurement id as written in a chapter: `kernel/variant` or `kernel/variant@threads`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct MeasureRef {
     pub kernel: &'static Kernel,
     pub id: String,
@@ -75,10 +75,16 @@ fn unknown_id_message(id: &str) -> String {
             ),
             None => format!(
                 "no kernel '{k}'; the kernels are: {}",
-                kernels.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                kernels
+                    .iter()
+                    .map(|k| k.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         },
-        None => format!("'{id}' is not a measurement id; write kernel/variant, e.g. mandelbrot/scalar"),
+        None => {
+            format!("'{id}' is not a measurement id; write kernel/variant, e.g. mandelbrot/scalar")
+        }
     }
 }
 
@@ -95,7 +101,9 @@ fn bench_refs(kernel: &str, variants: &[String], cores: usize) -> Result<Vec<Mea
     let k = worker::all_kernels()
         .into_iter()
         .find(|k| k.name == kernel)
-        .ok_or_else(|| unknown_id_message(&format!("{kernel}/x")).replace("has no variant 'x'", "is unknown"))?;
+        .ok_or_else(|| {
+            unknown_id_message(&format!("{kernel}/x")).replace("has no variant 'x'", "is unknown")
+        })?;
     let names: Vec<String> = if variants.is_empty() {
         k.variants.iter().map(|v| v.name.to_string()).collect()
     } else {
@@ -134,13 +142,7 @@ const PEAK_KERNEL: &str = "fma-peak";
 pub fn needs(d: &Located, cores: usize) -> Result<Vec<Need>, SourceError> {
     let at = |m: String| d.error(m);
     let refs: Vec<MeasureRef> = match &d.directive {
-        Directive::Bench { kernel, variants } => {
-            let mut refs = bench_refs(kernel, variants, cores).map_err(at)?;
-            if kernel != PEAK_KERNEL {
-                refs.extend(peak_refs(cores));
-            }
-            refs
-        }
+        Directive::Bench { kernel, variants } => bench_refs(kernel, variants, cores).map_err(at)?,
         Directive::Measure { id, .. } => vec![resolve_ref(id, cores).map_err(at)?],
         Directive::Speedup { fast, slow } => vec![
             resolve_ref(fast, cores).map_err(at)?,
@@ -167,6 +169,30 @@ pub fn needs(d: &Located, cores: usize) -> Result<Vec<Need>, SourceError> {
         _ => Vec::new(),
     };
     Ok(refs.iter().map(need_of).collect())
+}
+
+/// Records needed once the first ones exist: a bench table whose records count flops shows
+/// "% of peak", which needs the peak probe. (Whether a kernel counts flops is only known from
+/// its outcome, so this is a second planning round.)
+pub fn derived_needs(d: &Located, cores: usize, store: &Store) -> Vec<Need> {
+    let Directive::Bench { kernel, variants } = &d.directive else {
+        return Vec::new();
+    };
+    if kernel == PEAK_KERNEL {
+        return Vec::new();
+    }
+    let Ok(refs) = bench_refs(kernel, variants, cores) else {
+        return Vec::new();
+    };
+    let counts_flops = refs
+        .iter()
+        .filter_map(|r| store.get(&need_of(r)))
+        .any(|r| r.flops.is_some());
+    if counts_flops {
+        peak_refs(cores).iter().map(need_of).collect()
+    } else {
+        Vec::new()
+    }
 }
 
 fn peak_refs(cores: usize) -> Vec<MeasureRef> {
@@ -247,6 +273,10 @@ impl claim::Values for MeasuredFragments<'_> {
 }
 
 impl DirectiveRenderer for MeasuredFragments<'_> {
+    fn start_page(&mut self) {
+        self.emitted.clear();
+    }
+
     fn render(&mut self, d: &Located) -> Result<Fragment, SourceError> {
         let at = |m: String| d.error(m);
         match &d.directive {
@@ -266,8 +296,12 @@ impl DirectiveRenderer for MeasuredFragments<'_> {
                 Ok(inline_value(&text, rec))
             }
             Directive::Speedup { fast, slow } => {
-                let f = self.record(&resolve_ref(fast, self.cores).map_err(at)?).map_err(at)?;
-                let s = self.record(&resolve_ref(slow, self.cores).map_err(at)?).map_err(at)?;
+                let f = self
+                    .record(&resolve_ref(fast, self.cores).map_err(at)?)
+                    .map_err(at)?;
+                let s = self
+                    .record(&resolve_ref(slow, self.cores).map_err(at)?)
+                    .map_err(at)?;
                 let ratio = s.summary.median / f.summary.median;
                 let text = format!("{}×", claim::format_value(ratio));
                 Ok(Fragment {
@@ -283,7 +317,8 @@ impl DirectiveRenderer for MeasuredFragments<'_> {
                 })
             }
             Directive::Claim { expr } => {
-                let parsed = claim::parse(expr).map_err(|e| at(format!("malformed claim: {}", e.message)))?;
+                let parsed = claim::parse(expr)
+                    .map_err(|e| at(format!("malformed claim: {}", e.message)))?;
                 let verdict = claim::evaluate(&parsed, self).map_err(at)?;
                 if !verdict.holds {
                     return Err(at(format!(
@@ -301,8 +336,10 @@ impl DirectiveRenderer for MeasuredFragments<'_> {
                 })
             }
             Directive::Machine => Ok(self.machine_table()),
-            other => Err(at(format!("{other} is not available in this build of perfguide"))
-                .help("profiles, charts and {{#run}} arrive with their own stages")),
+            other => Err(at(format!(
+                "{other} is not available in this build of perfguide"
+            ))
+            .help("profiles, charts and {{#run}} arrive with their own stages")),
         }
     }
 }
@@ -338,7 +375,11 @@ impl MeasuredFragments<'_> {
             }
             let gflops_cells = if has_gflops {
                 match (r.gflops(), peak) {
-                    (Some(g), Some(p)) => format!("<td>{}</td><td>{:.0}%</td>", claim::format_value(g), 100.0 * g / p),
+                    (Some(g), Some(p)) => format!(
+                        "<td>{}</td><td>{:.0}%</td>",
+                        claim::format_value(g),
+                        100.0 * g / p
+                    ),
                     (Some(g), None) => format!("<td>{}</td><td>–</td>", claim::format_value(g)),
                     _ => "<td>–</td><td>–</td>".to_string(),
                 }
@@ -378,19 +419,53 @@ impl MeasuredFragments<'_> {
         }
         let s = &r.summary;
         let mut rows = vec![
-            ("Measured", format!("{} (UTC){}", r.measured_at, if r.quick { ", quick budget" } else { "" })),
-            ("Samples", format!(
-                "{} samples of {} run(s) each after {} warm-up runs; median {}, MAD {}, min {}, max {}, 95% CI of the median {} – {}",
-                s.n, r.iterations_per_sample, r.warmup_runs, format_seconds(s.median), format_seconds(s.mad),
-                format_seconds(s.min), format_seconds(s.max), format_seconds(s.ci_low), format_seconds(s.ci_high)
-            )),
+            (
+                "Measured",
+                format!(
+                    "{} (UTC){}",
+                    r.measured_at,
+                    if r.quick { ", quick budget" } else { "" }
+                ),
+            ),
+            (
+                "Samples",
+                format!(
+                    "{} samples of {} run(s) each after {} warm-up runs; median {}, MAD {}, min {}, max {}, 95% CI of the median {} – {}",
+                    s.n,
+                    r.iterations_per_sample,
+                    r.warmup_runs,
+                    format_seconds(s.median),
+                    format_seconds(s.mad),
+                    format_seconds(s.min),
+                    format_seconds(s.max),
+                    format_seconds(s.ci_low),
+                    format_seconds(s.ci_high)
+                ),
+            ),
             ("First call", format_seconds(r.first_call_s)),
-            ("CPU / wall", format!("{:.2} with {} thread(s)", r.cpu_per_wall, r.threads)),
+            (
+                "CPU / wall",
+                format!("{:.2} with {} thread(s)", r.cpu_per_wall, r.threads),
+            ),
             ("Machine", r.machine.short()),
-            ("OS", format!("{}, kernel {}", r.machine.os, r.machine.kernel)),
+            (
+                "OS",
+                format!("{}, kernel {}", r.machine.os, r.machine.kernel),
+            ),
             ("Compiler", r.toolchain.rustc_release().to_string()),
-            ("Build", format!("perfguide {} ({} profile; kernels at opt-level 3), {}", r.toolchain.perfguide_version, r.toolchain.profile, r.toolchain.target)),
-            ("SIMD path", r.simd_path.clone().unwrap_or_else(|| "none (no dispatch)".into())),
+            (
+                "Build",
+                format!(
+                    "perfguide {} ({} profile; kernels at opt-level 3), {}",
+                    r.toolchain.perfguide_version, r.toolchain.profile, r.toolchain.target
+                ),
+            ),
+            (
+                "SIMD path",
+                r.simd_path
+                    .clone()
+                    .unwrap_or_else(|| "none (no dispatch)".into()),
+            ),
             ("Result check", r.check.summary.clone()),
         ];
         if let Some(c) = &r.git_commit {
@@ -406,7 +481,11 @@ impl MeasuredFragments<'_> {
             if r.threads == 1 { "" } else { "s" }
         );
         for (k, v) in rows {
-            html.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape_html(k), escape_html(&v)));
+            html.push_str(&format!(
+                "<dt>{}</dt><dd>{}</dd>",
+                escape_html(k),
+                escape_html(&v)
+            ));
         }
         html.push_str("</dl>\n");
         html
@@ -415,27 +494,61 @@ impl MeasuredFragments<'_> {
     fn machine_table(&self) -> Fragment {
         // The most recent record describes the machine that measured this book; without any
         // record, the current machine.
-        let latest = self.store.records().max_by(|a, b| a.measured_at.cmp(&b.measured_at));
+        let latest = self
+            .store
+            .records()
+            .max_by(|a, b| a.measured_at.cmp(&b.measured_at));
         let (machine, rustc, date) = match latest {
-            Some(r) => (r.machine.clone(), r.toolchain.rustc_release().to_string(), r.date().to_string()),
-            None => (Machine::current(), crate::machine::Toolchain::current().rustc_release().to_string(), "not yet".into()),
+            Some(r) => (
+                r.machine.clone(),
+                r.toolchain.rustc_release().to_string(),
+                r.date().to_string(),
+            ),
+            None => (
+                Machine::current(),
+                crate::machine::Toolchain::current()
+                    .rustc_release()
+                    .to_string(),
+                "not yet".into(),
+            ),
         };
         let rows = [
             ("CPU", machine.cpu_model.clone()),
-            ("Cores", format!("{} physical, {} logical", machine.physical_cores, machine.logical_cores)),
+            (
+                "Cores",
+                format!(
+                    "{} physical, {} logical",
+                    machine.physical_cores, machine.logical_cores
+                ),
+            ),
             ("Memory", format!("{} GiB", machine.memory_gib)),
-            ("Last-level cache", machine.llc_bytes.map_or("unknown".into(), |b| format!("{} MiB", b / (1024 * 1024)))),
+            (
+                "Last-level cache",
+                machine
+                    .llc_bytes
+                    .map_or("unknown".into(), |b| format!("{} MiB", b / (1024 * 1024))),
+            ),
             ("SIMD", machine.simd.join(", ")),
             ("OS", format!("{} (kernel {})", machine.os, machine.kernel)),
             ("Compiler", rustc),
             ("Last measured", date),
         ];
-        let mut html = String::from("<table class=\"machine\">\n<caption>The machine that measured this book</caption>\n<tbody>\n");
+        let mut html = String::from(
+            "<table class=\"machine\">\n<caption>The machine that measured this book</caption>\n<tbody>\n",
+        );
         for (k, v) in &rows {
-            html.push_str(&format!("<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n", escape_html(k), escape_html(v)));
+            html.push_str(&format!(
+                "<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n",
+                escape_html(k),
+                escape_html(v)
+            ));
         }
         html.push_str("</tbody>\n</table>\n");
-        let text = rows.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n");
+        let text = rows
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n");
         Fragment { html, text }
     }
 }
@@ -466,11 +579,7 @@ fn inline_value(text: &str, r: &Record) -> Fragment {
 
 /// The id of a record's provenance entry on the page.
 pub fn provenance_anchor(r: &Record) -> String {
-    format!(
-        "prov-{}-t{}",
-        r.id.replace(['/', '.', '@'], "-"),
-        r.threads
-    )
+    format!("prov-{}-t{}", r.id.replace(['/', '.', '@'], "-"), r.threads)
 }
 
 /// The text of one statistic of a record.

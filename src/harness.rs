@@ -174,8 +174,7 @@ pub fn sample(clock: &mut dyn Clock, plan: &Plan, run: &mut dyn FnMut()) -> Samp
         if wall.len() >= plan.max_samples {
             break StopReason::MaxSamples;
         }
-        if clock.wall() - sampling_start >= plan.budget_s && wall.len() >= MIN_SAMPLES_ON_BUDGET
-        {
+        if clock.wall() - sampling_start >= plan.budget_s && wall.len() >= MIN_SAMPLES_ON_BUDGET {
             break StopReason::Budget;
         }
     };
@@ -253,7 +252,7 @@ mod tests {
         // A 1 s function whose time alternates by 30%: the CI never gets tight.
         let s = sample(&mut clock, &plan, &mut || {
             k += 1;
-            c.advance(if k % 2 == 0 { 1.0 } else { 1.3 });
+            c.advance(if k.is_multiple_of(2) { 1.0 } else { 1.3 });
         });
         assert_eq!(s.iterations_per_sample, 1);
         assert_eq!(s.stop, StopReason::Budget);

@@ -3,18 +3,26 @@
 
 pub mod book;
 pub mod build;
+pub mod claim;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod directive;
 pub mod fingerprint;
+pub mod fragments;
+pub mod harness;
 pub mod highlight;
 pub mod include;
 pub mod links;
 pub mod machine;
+pub mod measure;
 pub mod nav;
 pub mod output;
 pub mod render;
 pub mod scan;
+pub mod stats;
+pub mod store;
 pub mod summary;
 pub mod template;
+pub mod testkernels;
+pub mod worker;

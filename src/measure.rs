@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use crate::harness::Plan;
 use crate::machine::{Machine, Toolchain};
 use crate::store::{self, Record, RecordId, Store};
-use crate::worker::{self, ProblemSpec, Request, Response};
+use crate::worker::{self, Request, Response};
 
 /// Why a measurement failed. The build matches on it to phrase the error.
 #[derive(Debug, thiserror::Error)]
@@ -32,10 +32,16 @@ pub enum MeasureError {
         name: &'static str,
         detail: String,
     },
-    #[error("{id} did not finish within {seconds} s and was stopped; raise [measure] timeout-seconds if it is legitimately slow")]
+    #[error(
+        "{id} did not finish within {seconds} s and was stopped; raise [measure] timeout-seconds if it is legitimately slow"
+    )]
     TimedOut { id: String, seconds: u64 },
     #[error("{id}: the worker failed (exit status {code}): {detail}")]
-    Failed { id: String, code: i32, detail: String },
+    Failed {
+        id: String,
+        code: i32,
+        detail: String,
+    },
     #[error("{id}: {detail}")]
     Spawn { id: String, detail: String },
 }
@@ -80,13 +86,18 @@ impl KeyContext {
     /// versions, compiler, profile and target, parameters, machine.
     pub fn key(&self, need: &Need) -> Option<String> {
         let (kernel, _) = worker::find(&need.id)?;
+        Some(self.key_with_source(need, kernel.source))
+    }
+
+    /// The key given the kernel's source text (separate so tests can change the source).
+    pub fn key_with_source(&self, need: &Need, kernel_source: &str) -> String {
         let params = format!(
             "{} t{} n{} m{} s{}",
             need.id, need.threads, need.problem.n, need.problem.m, need.problem.seed
         );
-        Some(store::key_of(&[
-            kernel.source,
-            &perfguide_kernels::shared_sources_digest(),
+        store::key_of(&[
+            kernel_source,
+            &shared_sources(),
             &self.lock_closure,
             &self.toolchain.rustc,
             &self.toolchain.profile,
@@ -94,8 +105,22 @@ impl KeyContext {
             &self.toolchain.target_features,
             &params,
             &self.machine.fingerprint(),
-        ]))
+        ])
     }
+}
+
+/// The kernels crate's shared modules: a change to them can change any kernel's speed, so
+/// they are part of every kernel's key (compiled in, so the key describes the code that runs).
+fn shared_sources() -> String {
+    [
+        include_str!("../kernels/src/registry.rs"),
+        include_str!("../kernels/src/rng.rs"),
+        include_str!("../kernels/src/pool.rs"),
+        include_str!("../kernels/src/simd.rs"),
+        include_str!("../kernels/src/reference.rs"),
+        include_str!("../kernels/Cargo.toml"),
+    ]
+    .concat()
 }
 
 /// The Cargo.lock of the workspace the binary was built from, or the book's.
@@ -241,8 +266,8 @@ pub fn measure_one(need: &Need, keys: &KeyContext, options: &MeasureOptions) -> 
         plan: options.plan.clone(),
     };
     let response = run_worker(&request, options.timeout)?;
-    let (kernel, _) = worker::find(&need.id)
-        .with_context(|| format!("unknown kernel variant {}", need.id))?;
+    let (kernel, _) =
+        worker::find(&need.id).with_context(|| format!("unknown kernel variant {}", need.id))?;
     let summary = crate::stats::summarize(&response.sampled.samples_wall_s)
         .with_context(|| format!("{}: no valid samples", need.id))?;
     let cpu_per_wall = crate::stats::cpu_utilisation(
@@ -405,8 +430,9 @@ fn panic_message(stderr: &str) -> String {
     let mut lines = stderr.lines();
     let mut msg = Vec::new();
     while let Some(l) = lines.next() {
-        if l.contains("panicked at") {
-            msg.push(l.trim().to_string());
+        if let Some(at) = l.find("panicked at") {
+            // "thread 'main' (123) panicked at src/x.rs:3:5:" -> "at src/x.rs:3:5:"
+            msg.push(l[at + "panicked ".len()..].trim().to_string());
             if let Some(next) = lines.next() {
                 msg.push(next.trim().to_string());
             }
@@ -449,8 +475,43 @@ mod tests {
     }
 
     #[test]
+    fn a_source_change_stales_exactly_that_kernels_records() {
+        let keys = KeyContext::current(Path::new("."));
+        let need = |id: &str| {
+            let (k, _) = worker::find(id).unwrap();
+            Need {
+                id: id.into(),
+                threads: 1,
+                problem: k.default_problem.into(),
+            }
+        };
+        let (m, j) = (need("mandelbrot/scalar"), need("julia/scalar"));
+        let (mk, _) = worker::find(&m.id).unwrap();
+        let (jk, _) = worker::find(&j.id).unwrap();
+        let before = (keys.key(&m).unwrap(), keys.key(&j).unwrap());
+        assert_eq!(before.0, keys.key_with_source(&m, mk.source));
+        let edited = format!("{}\n// an edit\n", mk.source);
+        assert_ne!(
+            keys.key_with_source(&m, &edited),
+            before.0,
+            "edited kernel is stale"
+        );
+        assert_eq!(
+            keys.key_with_source(&j, jk.source),
+            before.1,
+            "other kernel stays fresh"
+        );
+        // Thread count and problem size are part of the key too.
+        let m2 = Need {
+            threads: 2,
+            ..m.clone()
+        };
+        assert_ne!(keys.key(&m2).unwrap(), before.0);
+    }
+
+    #[test]
     fn panic_messages_are_extracted() {
         let err = "thread 'main' panicked at src/x.rs:3:5:\nboom\nnote: run with RUST_BACKTRACE=1";
-        assert_eq!(panic_message(err), "thread 'main' panicked at src/x.rs:3:5: boom");
+        assert_eq!(panic_message(err), "at src/x.rs:3:5: boom");
     }
 }

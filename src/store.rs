@@ -117,7 +117,8 @@ impl Store {
         let mut records = BTreeMap::new();
         if dir.is_dir() {
             for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-                let entry = entry.with_context(|| format!("reading the store {}", dir.display()))?;
+                let entry =
+                    entry.with_context(|| format!("reading the store {}", dir.display()))?;
                 if !entry.file_type().is_file()
                     || entry.path().extension().is_none_or(|e| e != "json")
                 {
@@ -273,7 +274,7 @@ mod tests {
     fn iso_dates() {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_795_000_000), "2026-11-18T08:26:40Z");
+        assert_eq!(iso8601(1_795_000_000), "2026-11-18T11:06:40Z"); // python3: datetime.utcfromtimestamp
         assert_eq!(iso8601(-86_400), "1969-12-31T00:00:00Z");
     }
 
@@ -306,7 +307,9 @@ name = "unrelated"
 version = "9.9.9"
 "#;
         let c = lock_closure(lock, "k");
-        assert!(c.contains("rayon 1.12.0") && c.contains("either 1.0.0") && c.contains("rand 0.10.4"));
+        assert!(
+            c.contains("rayon 1.12.0") && c.contains("either 1.0.0") && c.contains("rand 0.10.4")
+        );
         assert!(!c.contains("unrelated"));
     }
 

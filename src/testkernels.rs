@@ -56,6 +56,31 @@ fn slowable(p: &Problem, threads: usize) -> Outcome {
     out
 }
 
+/// The `ok` work split over `threads` scoped threads, each summing its share: a threaded
+/// variant whose CPU time per wall second shows whether it got every core it asked for.
+fn threads(p: &Problem, threads: usize) -> Outcome {
+    let t = threads.max(1) as u64;
+    let chunk = p.n.div_ceil(t);
+    let sum = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..t)
+            .map(|i| {
+                s.spawn(move || {
+                    let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(p.n));
+                    (lo..hi).fold(0u64, |a, x| a.wrapping_add(std::hint::black_box(x)))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(0))
+            .fold(0u64, u64::wrapping_add)
+    });
+    Outcome::Walk {
+        sum_sq: sum,
+        walkers: p.n,
+    }
+}
+
 fn check(p: &Problem, id: &str, o: &Outcome) -> Result<Check, CheckError> {
     match o {
         Outcome::Walk { sum_sq, .. } if *sum_sq == expected(p) => Ok(Check {
@@ -90,13 +115,21 @@ const fn variant(name: &'static str, run: fn(&Problem, usize) -> Outcome) -> Var
     }
 }
 
-static VARIANTS: [Variant; 6] = [
+static VARIANTS: [Variant; 7] = [
     variant("ok", ok),
     variant("wrong", wrong),
     variant("panic", panics),
     variant("abort", aborts),
     variant("hang", hangs),
     variant("slowable", slowable),
+    Variant {
+        name: "threads",
+        lesson: "test-only",
+        threaded: true,
+        run: threads,
+        simd_path: no_simd,
+        anchor: "threads",
+    },
 ];
 
 /// The test kernel: sums integers; n = 2,000,000 takes about a millisecond.

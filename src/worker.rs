@@ -34,7 +34,7 @@ pub struct Request {
 }
 
 /// A serializable [`Problem`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ProblemSpec {
     pub n: u64,
     pub m: u64,

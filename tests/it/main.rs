@@ -7,4 +7,5 @@
 mod book_test;
 mod conformance;
 mod errors;
+mod measure;
 mod output;
