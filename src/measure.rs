@@ -83,7 +83,11 @@ impl KeyContext {
     }
 
     /// The key of a Rust kernel record: kernel source, shared kernel sources, locked crate
-    /// versions, compiler, profile and target, parameters, machine.
+    /// versions, compiler and target, parameters, machine. The cargo profile is not part of
+    /// it: the kernels crate is compiled with the same settings under every profile (the
+    /// `[profile.dev.package.perfguide-kernels]` override matches release), so `cargo run`
+    /// and `cargo run --release` measure the same machine code. The profile is still
+    /// recorded in the provenance.
     pub fn key(&self, need: &Need) -> Option<String> {
         let (kernel, _) = worker::find(&need.id)?;
         Some(self.key_with_source(need, kernel.source))
@@ -100,7 +104,6 @@ impl KeyContext {
             &shared_sources(),
             &self.lock_closure,
             &self.toolchain.rustc,
-            &self.toolchain.profile,
             &self.toolchain.target,
             &self.toolchain.target_features,
             &params,
