@@ -47,6 +47,38 @@ pub enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Measures kernel variants in the terminal (a hyperfine-like table); compares with a
+    /// saved baseline and exits with status 1 on a significant regression.
+    Bench {
+        /// Substrings or globs of kernel/variant ids (default: every variant).
+        filters: Vec<String>,
+        /// Short budget, for CI smoke tests.
+        #[arg(long)]
+        quick: bool,
+        /// Write every record as JSON.
+        #[arg(long, value_name = "FILE")]
+        export_json: Option<PathBuf>,
+        /// Write a Markdown table.
+        #[arg(long, value_name = "FILE")]
+        export_markdown: Option<PathBuf>,
+        /// Write Bencher Metric Format (BMF) JSON.
+        #[arg(long, value_name = "FILE")]
+        export_bmf: Option<PathBuf>,
+        /// Save the results as a named baseline (under target/perfguide/baselines/).
+        #[arg(long, value_name = "NAME")]
+        save_baseline: Option<String>,
+        /// Compare with a saved baseline.
+        #[arg(long, value_name = "NAME")]
+        baseline: Option<String>,
+        /// A slow-down smaller than this (percent) is not a regression, however significant.
+        #[arg(long, value_name = "PCT", default_value_t = 5.0)]
+        threshold: f64,
+        /// The book (for its [measure] settings).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Lists the kernels and their variants, and what each can use on this CPU.
+    List,
     /// Internal: measures one kernel variant in a child process (see worker.rs).
     #[command(name = "__worker", hide = true)]
     Worker,
@@ -68,7 +100,37 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Worker => unreachable!("handled in main"),
+        Command::Worker => {
+            // Handled in `main` before any other work; kept total for the compiler.
+            return Ok(());
+        }
+        Command::List => print!("{}", crate::bench::list()),
+        Command::Bench {
+            filters,
+            quick,
+            export_json,
+            export_markdown,
+            export_bmf,
+            save_baseline,
+            baseline,
+            threshold,
+            dir,
+        } => {
+            let regressed = crate::bench::run(&crate::bench::BenchArgs {
+                dir,
+                filters,
+                quick,
+                export_json,
+                export_markdown,
+                export_bmf,
+                save_baseline,
+                baseline,
+                threshold_percent: threshold,
+            })?;
+            if regressed {
+                anyhow::bail!("a variant regressed significantly against the baseline");
+            }
+        }
         Command::Build {
             dir,
             dest_dir,

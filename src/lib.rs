@@ -1,6 +1,7 @@
 //! perfguide: a static-site generator whose chapters run, measure and profile code at build
 //! time. See ARCHITECTURE.md for the pipeline; each stage is one module here.
 
+pub mod bench;
 pub mod book;
 pub mod build;
 pub mod claim;

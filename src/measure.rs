@@ -277,11 +277,10 @@ pub fn measure_one(need: &Need, keys: &KeyContext, options: &MeasureOptions) -> 
         &response.sampled.samples_cpu_s,
         &response.sampled.samples_wall_s,
     );
-    let busy = crate::stats::looks_busy(
+    let busy = busy_reason(
         cpu_per_wall,
         need.threads,
-        response.load_before.unwrap_or(0.0),
-        response.load_after.unwrap_or(0.0),
+        response.others_runnable,
         keys.machine.logical_cores,
     );
     let (kname, vname) = need.id.split_once('/').unwrap_or((&need.id, ""));
@@ -318,6 +317,32 @@ pub fn measure_one(need: &Need, keys: &KeyContext, options: &MeasureOptions) -> 
         load_after: response.load_after,
         busy,
     })
+}
+
+/// Other runnable tasks, on average, above which a measurement counts as disturbed: half a
+/// task means another process wanted a core for half the time.
+const BUSY_OTHERS_RUNNABLE: f64 = 0.5;
+
+/// Why a measurement looks disturbed, if it does: the process got less CPU than its threads
+/// could use (`stats::looks_busy`'s CPU rule), or other tasks were runnable while it ran. The
+/// 1-minute load average is recorded but not used: it lags by a minute, so it blames the
+/// compile that just ended and misses a competitor that just started.
+pub fn busy_reason(
+    cpu_per_wall: f64,
+    threads: usize,
+    others_runnable: Option<f64>,
+    cores: usize,
+) -> Option<String> {
+    let mut reasons = Vec::new();
+    if let Some(cpu) = crate::stats::looks_busy(cpu_per_wall, threads, 0.0, 0.0, cores) {
+        reasons.push(cpu);
+    }
+    if let Some(others) = others_runnable.filter(|&o| o >= BUSY_OTHERS_RUNNABLE) {
+        reasons.push(format!(
+            "on average {others:.1} other task(s) were ready to run while it was measured"
+        ));
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
 /// Spawns `perfguide __worker`, sends the request, and waits at most `timeout`.
@@ -510,6 +535,16 @@ mod tests {
             ..m.clone()
         };
         assert_ne!(keys.key(&m2).unwrap(), before.0);
+    }
+
+    #[test]
+    fn busy_rules() {
+        assert!(busy_reason(1.0, 1, Some(0.1), 2).is_none());
+        assert!(busy_reason(1.98, 2, Some(0.0), 2).is_none());
+        let r = busy_reason(1.0, 1, Some(0.9), 2).unwrap();
+        assert!(r.contains("0.9 other task"), "{r}");
+        let r = busy_reason(1.1, 2, None, 2).unwrap();
+        assert!(r.contains("CPU"), "{r}");
     }
 
     #[test]

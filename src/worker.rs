@@ -83,6 +83,9 @@ pub struct Response {
     /// 1-minute load average before and after the measurement.
     pub load_before: Option<f64>,
     pub load_after: Option<f64>,
+    /// Mean number of other runnable tasks during sampling (see `RunnableMonitor`).
+    #[serde(default)]
+    pub others_runnable: Option<f64>,
 }
 
 /// A passed check, as stored.
@@ -188,9 +191,11 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     drop(outcome);
 
     let mut clock = RealClock::default();
+    let monitor = RunnableMonitor::start();
     let sampled = harness::sample(&mut clock, &request.plan, &mut || {
         black_box((variant.run)(black_box(&problem), black_box(threads)));
     });
+    let others_runnable = monitor.stop(threads);
     Ok(Response {
         id: request.id.clone(),
         threads,
@@ -207,5 +212,60 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
         sampled,
         load_before,
         load_after: crate::machine::load_average(),
+        others_runnable,
     })
+}
+
+/// Samples how many tasks are runnable on the machine while the kernel runs (the fourth
+/// field of Linux's `/proc/loadavg`, "running/total", counts tasks running or ready to run at
+/// that instant). Unlike the load average, a one-minute moving average, it sees a competitor
+/// at once, including one on another core that does not slow a single-threaded kernel's CPU
+/// time. The monitor wakes every 20 ms and reads one small file, about 0.1% of a core.
+struct RunnableMonitor {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<Vec<u32>>>,
+}
+
+impl RunnableMonitor {
+    fn start() -> RunnableMonitor {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("runnable-monitor".into())
+            .spawn(move || {
+                let mut counts = Vec::new();
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Some(n) = runnable_now() {
+                        counts.push(n);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                counts
+            })
+            .ok();
+        RunnableMonitor { stop, handle }
+    }
+
+    /// Mean number of runnable tasks that are neither the kernel's `threads` nor the monitor
+    /// itself; `None` where /proc/loadavg is unavailable.
+    fn stop(mut self, threads: usize) -> Option<f64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let counts = self.handle.take()?.join().ok()?;
+        if counts.is_empty() {
+            return None;
+        }
+        let own = threads as f64 + 1.0;
+        let mean = counts.iter().map(|&c| c as f64).sum::<f64>() / counts.len() as f64;
+        Some((mean - own).max(0.0))
+    }
+}
+
+fn runnable_now() -> Option<u32> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace()
+        .nth(3)?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
