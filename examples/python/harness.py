@@ -393,6 +393,14 @@ def main(argv=None) -> int:
                         "rungs": rows}, args.json)
         return 0
 
+    def load_average():
+        try:
+            return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        except OSError:
+            return "load average unknown"
+
+    log(f"Python {platform.python_version()} at {sys.executable}; {os.cpu_count()} logical "
+        f"CPUs; {load_average()}; budget {budget:g} s per rung")
     records = []
     started = time.perf_counter()
     exact_ids = {f for f in args.filter if not any(ch in f for ch in "*?[")}
@@ -431,7 +439,7 @@ def main(argv=None) -> int:
     failed = [r["id"] for r in records if r["status"] == "failed"]
     log(f"{len(records)} rungs in {time.perf_counter() - started:.1f} s: "
         f"{sum(r['status'] == 'ok' for r in records)} ok, {len(failed)} failed, "
-        f"{sum(r['status'] == 'skipped' for r in records)} skipped")
+        f"{sum(r['status'] == 'skipped' for r in records)} skipped; {load_average()}")
     return 1 if failed else 0
 
 
