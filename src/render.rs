@@ -61,6 +61,32 @@ pub fn markdown_options() -> Options {
         | Options::ENABLE_HEADING_ATTRIBUTES
         | Options::ENABLE_SMART_PUNCTUATION
         | Options::ENABLE_GFM
+        | Options::ENABLE_MATH
+}
+
+/// Renders TeX math to MathML at build time (pulldown-latex), so pages need no script and
+/// make no request for a math library. Browsers render MathML Core natively. Every parse
+/// event is checked first: pulldown-latex would otherwise render an unknown command as a red
+/// `<merror>`, and a broken formula must fail the build instead.
+pub fn render_math(tex: &str, display: bool) -> Result<String, String> {
+    use pulldown_latex::{Parser as TexParser, RenderConfig, Storage, config::DisplayMode};
+    let storage = Storage::new();
+    let events: Vec<_> = TexParser::new(tex, &storage).collect();
+    if let Some(Err(e)) = events.iter().find(|e| e.is_err()) {
+        return Err(e.to_string());
+    }
+    let config = RenderConfig {
+        display_mode: if display {
+            DisplayMode::Block
+        } else {
+            DisplayMode::Inline
+        },
+        annotation: Some(tex),
+        ..RenderConfig::default()
+    };
+    let mut out = String::new();
+    pulldown_latex::push_mathml(&mut out, events.into_iter(), config).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// Renders one chapter.
@@ -236,6 +262,23 @@ pub fn render_markdown(
             }
             Event::End(TagEnd::BlockQuote(Some(_))) => {
                 out.push(Event::Html(CowStr::Borrowed("</div>\n")));
+            }
+            Event::InlineMath(tex) | Event::DisplayMath(tex) => {
+                let display = input.markdown[range.clone()].starts_with("$$");
+                match render_math(&tex, display) {
+                    Ok(mathml) => out.push(Event::InlineHtml(CowStr::from(mathml))),
+                    Err(e) => {
+                        let o = origin_of(range.start);
+                        return Err(SourceError::new(
+                            o.file,
+                            o.line,
+                            format!("TeX error in ${tex}$: {e}"),
+                        )
+                        .help(
+                            "fix the formula; to write a literal dollar sign, escape it as \\$",
+                        ));
+                    }
+                }
             }
             other => out.push(rewrite_event(other, range.start, &origin_of, &mut links)),
         }
@@ -553,6 +596,31 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.line, 3);
         assert!(err.message.contains("no alt text"));
+    }
+
+    #[test]
+    fn math_becomes_mathml_and_tex_errors_fail() {
+        let r = render("Energy $E = mc^2$ and\n\n$$\\sum_{i=0}^{n} x_i$$\n");
+        assert!(r.html.contains("<math"), "{}", r.html);
+        assert!(r.html.contains("display=\"block\""), "{}", r.html);
+        let origins: Vec<LineOrigin> = (1..=3)
+            .map(|line| LineOrigin {
+                file: "ch.md".into(),
+                line,
+            })
+            .collect();
+        let err = render_markdown(
+            &RenderInput {
+                markdown: "text\n\n$\\notacommand{x}$\n",
+                origins: &origins,
+                section_number: None,
+                fragments: &[],
+            },
+            &Highlighter::new(),
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("TeX error"), "{}", err.message);
     }
 
     #[test]

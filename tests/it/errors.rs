@@ -309,3 +309,13 @@ fn several_errors_are_reported_together() {
     t.write("src/third.md", "# Third\n\n[a](x.md)\n\n[b](y.md)\n");
     t.build().fails_with(&["src/third.md:3", "src/third.md:5"]);
 }
+
+#[test]
+fn a_tex_error() {
+    fails_and_keeps_site(
+        |t| {
+            t.write("src/third.md", "# Third\n\n$\\notacommand{x}$\n");
+        },
+        &["src/third.md:3", "TeX error"],
+    );
+}
