@@ -1,6 +1,7 @@
 """Every rung passes its kernel's check at a small size; the checks reject wrong results."""
 
 import importlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +124,20 @@ def test_kmeans_check_rejects_wrong_inertia_and_sizes():
     wrong_sizes[1] -= 1
     with pytest.raises(CheckError, match="sizes"):
         km.check(p, (inertia, wrong_sizes), "py-x")
+
+
+@pytest.mark.parametrize("kernel,rung", ALL_RUNGS,
+                         ids=[f"{k}/{r.variant}" for k, r in ALL_RUNGS])
+def test_every_rung_has_its_anchor_and_a_lesson(kernel, rung):
+    """Chapters include exactly the measured code by anchor: it must be there, once."""
+    text = (Path(common.__file__).parent / rung.source).read_text()
+    assert rung.variant.startswith("py-")
+    assert text.count(f"# ANCHOR: {rung.anchor_name}\n") == 1
+    assert text.count(f"# ANCHOR_END: {rung.anchor_name}\n") == 1
+    assert rung.lesson.endswith(".") and len(rung.lesson) < 120
+
+
+@pytest.mark.parametrize("kernel", sorted(MODULES))
+def test_every_kernel_module_anchors_its_check(kernel):
+    text = open(MODULES[kernel].__file__).read()
+    assert text.count("# ANCHOR: check\n") == 1 and text.count("# ANCHOR_END: check\n") == 1
