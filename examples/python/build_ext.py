@@ -7,8 +7,10 @@ each .pyx. All of these are ignored by git.
 
 Compiler flags: -O3 and -march=native, like Numba, which also compiles for this CPU;
 -ffp-contract=off because gcc otherwise fuses a*b + c into one fused multiply-add, whose
-single rounding changes escape counts of fractal pixels on the boundary (and the last
-digits of sums); -fopenmp for the prange rung.
+single rounding changes escape counts of fractal pixels on the boundary (measured here:
+with gcc 12's default contraction 171 of the 10**6 Mandelbrot pixels differ, the sum
+becomes 47,528,090 and the check fails; with it off the image is identical);
+-fopenmp for the prange rung.
 """
 
 from __future__ import annotations

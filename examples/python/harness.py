@@ -244,10 +244,13 @@ def measure(kernel, module, rung, budget, log):
         record["first_call_s"] = first
         try:  # the check comes before any time is recorded
             verdict = module.check(problem, result, rung)
-        except AssertionError as exc:  # CheckError (or an assert inside a check)
+        except Exception as exc:  # CheckError, or a result the check cannot even read
+            message = str(exc) if isinstance(exc, AssertionError) else (
+                f"{kernel}/{rung.variant}: its result could not be checked "
+                f"({type(exc).__name__}: {exc})")
             record["status"] = "failed"
-            record["reason"] = str(exc)
-            record["check"] = {"ok": False, "summary": str(exc), "error": None}
+            record["reason"] = message
+            record["check"] = {"ok": False, "summary": message, "error": None}
             return record
         record["check"] = {"ok": True, "summary": verdict.summary, "error": verdict.error}
         del result
@@ -315,7 +318,8 @@ def selected(filters):
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:  # e.g. NumPy missing: every rung of the kernel is out
-            if matches(kernel + "/", filters) or any(kernel in f for f in filters or [""]):
+            if not filters or any(kernel in f or fnmatch.fnmatchcase(f"{kernel}/py-", f)
+                                  for f in filters):
                 out.append((kernel, None, None, f"{module_name}.py cannot be imported: {exc}"))
             continue
         for rung in module.RUNGS:

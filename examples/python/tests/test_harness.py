@@ -150,6 +150,14 @@ def test_a_right_result_is_sampled_per_call():
     assert max(record["samples_wall_s"]) < 1e-3  # stored per call, not per sample
 
 
+def test_an_unreadable_result_is_a_failed_check():
+    module, rung, _ = fake_kernel(42)
+    module.check = lambda problem, value, rung=None: len(value)  # TypeError on an int
+    record = harness.measure("fake", module, rung, 0.1, lambda text: None)
+    assert record["status"] == "failed" and record["check"]["ok"] is False
+    assert "could not be checked (TypeError" in record["reason"]
+
+
 def test_an_exception_is_a_failed_record():
     module, rung, _ = fake_kernel(42)
     broken = Rung("py-broken", lambda n: 1 / 0, "Raises.", source="fake.py")
