@@ -76,6 +76,7 @@ DEFAULT_PROBLEMS = {
 PACKAGES = ["numpy", "numba", "llvmlite", "cython", "scikit-learn", "scipy",
             "threadpoolctl", "setuptools"]
 SOURCE_PREFIX = "examples/python/"
+DISTRIBUTIONS = {"sklearn": "scikit-learn"}  # import name -> the name pip installs
 
 TARGET_SAMPLE_S = 0.010  # a sample lasts at least 10 ms
 SLOW_CALL_S = 1.0  # rungs slower than this need only 3 samples
@@ -146,7 +147,7 @@ def missing_requirement(rung):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError:
-            return f"{module} is not installed"
+            return f"{DISTRIBUTIONS.get(module, module)} is not installed"
         except Exception as exc:  # installed but broken, e.g. built for another NumPy
             return f"{module} cannot be imported ({type(exc).__name__}: {exc})"
     if getattr(rung.func, "numba_missing", None):

@@ -46,7 +46,7 @@ def kmeans_python(X, k, iterations):
     """Pure Python on lists: three nested loops (points, centroids, dimensions).
 
     Lesson: 200,000 x 16 x 8 multiply-adds per assignment, eleven assignments: about
-    30 million interpreted inner-loop trips per pass, some 20 s per run here.
+    25.6 million interpreted inner-loop trips per pass, some 20-30 s per run here.
     """
     points = X.tolist()  # lists of floats: what pure Python code would hold
     centroids = [list(p) for p in points[:k]]
@@ -242,7 +242,7 @@ def kmeans_sklearn(X, k, iterations):
 
 
 RUNGS = [
-    Rung("py-pure", kmeans_python, "Three nested interpreted loops do 30 million "
+    Rung("py-pure", kmeans_python, "Three nested interpreted loops do 26 million "
          "inner trips per assignment.", heavy=True, source="kmeans.py"),
     Rung("py-numpy", kmeans_numpy, "Broadcasting is one line but builds a 205 MB "
          "temporary per assignment.", source="kmeans.py"),
