@@ -16,17 +16,16 @@ use crate::diag::{SourceError, SourceErrors, display_path};
 use crate::directive::Substituted;
 use crate::directive::{self, Fragment, Located};
 use crate::fingerprint;
-use crate::fragments::{self, MeasuredFragments};
+use crate::fragments::MeasuredFragments;
 use crate::harness::Plan;
 use crate::highlight::Highlighter;
 use crate::include;
 use crate::include::Expanded;
 use crate::links::{self, SiteIndex};
-use crate::measure::{self, KeyContext, MeasureOptions, Need};
+use crate::measure::MeasureOptions;
 use crate::nav::{self, Sidebar};
 use crate::output::{self, SiteFiles};
 use crate::render::{self, RenderInput, RenderedChapter, escape_html};
-use crate::store::Store;
 use crate::template::{
     Assets, BookInfo, PageContext, PrintChapter, PrintContext, Templates, TocEntry,
 };
@@ -50,6 +49,8 @@ pub struct BuildOptions {
     pub frozen: bool,
     /// `--remeasure[=FILTER]`: measure these again even if fresh.
     pub remeasure: Vec<String>,
+    /// `--require-python`: fail when the Python rungs cannot be measured.
+    pub require_python: bool,
 }
 
 /// What a build did, for the terminal.
@@ -116,17 +117,8 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
         });
     }
     let prepared = prepare(&book)?;
-    let cores = cores();
-    let needs = collect_needs(&prepared, cores)?;
-    let mut store = Store::load(&book.config.measure_store(&book.root))?;
-    measure_needs(
-        &book,
-        &prepared,
-        &needs,
-        &mut store,
-        &measure_options(&book, options),
-    )?;
-    let mut renderer = MeasuredFragments::new(&store, cores);
+    let measured = crate::plan::measured(&book, &prepared, options)?;
+    let mut renderer = renderer(&measured);
     let mut site = render_site(&book, &prepared, &mut renderer)?;
     let stamp = fingerprint::Stamp {
         fingerprint: fingerprint::compute(&inputs, &site.dependencies),
@@ -166,26 +158,12 @@ fn fingerprint_inputs<'b>(book: &'b LoadedBook, options: &BuildOptions) -> finge
     }
 }
 
-/// The measure stage: the planned records, then the ones they imply (the peak probe for
-/// tables that count flops).
-fn measure_needs(
-    book: &LoadedBook,
-    prepared: &[Prepared<'_>],
-    needs: &BTreeSet<Need>,
-    store: &mut Store,
-    options: &MeasureOptions,
-) -> Result<()> {
-    if needs.is_empty() {
-        return Ok(());
-    }
-    let keys = KeyContext::current(&book.root);
-    measure::run(needs, store, &keys, options)?;
-    let derived: BTreeSet<Need> = prepared
-        .iter()
-        .flat_map(|p| p.substituted.directives.iter())
-        .flat_map(|d| fragments::derived_needs(d, cores(), store))
-        .collect();
-    measure::run(&derived, store, &keys, options)
+/// The directive renderer over this build's measurements.
+fn renderer(measured: &crate::plan::Measured) -> MeasuredFragments<'_> {
+    let mut r = MeasuredFragments::new(&measured.store, cores());
+    r.py = measured.python.rungs.clone();
+    r.py_unavailable = measured.python.unavailable.clone();
+    r
 }
 
 /// Logical cores: the default thread count of threaded variants.
@@ -227,22 +205,13 @@ pub fn check(root: &Path) -> Result<BuildReport> {
     )?;
     let dest = book.config.build_dir(&book.root);
     let prepared = prepare(&book)?;
-    let cores = cores();
-    let needs = collect_needs(&prepared, cores)?;
-    let mut store = Store::load(&book.config.measure_store(&book.root))?;
     // Claims are checked against the stored measurements; nothing is measured (frozen).
     let frozen = BuildOptions {
         frozen: true,
         ..BuildOptions::default()
     };
-    measure_needs(
-        &book,
-        &prepared,
-        &needs,
-        &mut store,
-        &measure_options(&book, &frozen),
-    )?;
-    let mut renderer = MeasuredFragments::new(&store, cores);
+    let measured = crate::plan::measured(&book, &prepared, &frozen)?;
+    let mut renderer = renderer(&measured);
     let site = render_site(&book, &prepared, &mut renderer)?;
     Ok(BuildReport {
         dest,
@@ -266,11 +235,11 @@ struct Page {
 
 /// A chapter after include expansion and directive parsing: what the plan stage reads.
 pub struct Prepared<'b> {
-    chapter: &'b ChapterSource,
+    pub(crate) chapter: &'b ChapterSource,
     rel: PathBuf,
     abs: PathBuf,
-    expanded: Expanded,
-    substituted: Substituted,
+    pub(crate) expanded: Expanded,
+    pub(crate) substituted: Substituted,
 }
 
 /// Moves a positioned error (one or several) into `errors`; other errors are returned.
@@ -318,25 +287,6 @@ pub fn prepare(book: &LoadedBook) -> Result<Vec<Prepared<'_>>> {
     }
     if errors.is_empty() {
         Ok(prepared)
-    } else {
-        Err(SourceErrors(errors).into())
-    }
-}
-
-/// The plan: every measurement the book's directives need.
-pub fn collect_needs(prepared: &[Prepared<'_>], cores: usize) -> Result<BTreeSet<Need>> {
-    let mut errors = Vec::new();
-    let mut needs = BTreeSet::new();
-    for p in prepared {
-        for d in &p.substituted.directives {
-            match fragments::needs(d, cores) {
-                Ok(n) => needs.extend(n),
-                Err(e) => errors.push(e),
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(needs)
     } else {
         Err(SourceErrors(errors).into())
     }

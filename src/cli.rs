@@ -40,6 +40,9 @@ pub enum Command {
         /// Short measurement budget (for CI); such numbers are labelled on the page.
         #[arg(long)]
         quick: bool,
+        /// Fail if the Python rungs cannot be measured (no interpreter or packages).
+        #[arg(long)]
+        require_python: bool,
     },
     /// Runs every check of a build and writes nothing.
     Check {
@@ -137,6 +140,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             remeasure,
             frozen,
             quick,
+            require_python,
         } => {
             let start = Instant::now();
             let options = BuildOptions {
@@ -144,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 quick,
                 frozen,
                 remeasure,
+                require_python,
             };
             let report = build::build(&dir, &options)?;
             for note in &report.notes {

@@ -42,6 +42,20 @@ pub fn resolve_ref(text: &str, cores: usize) -> Result<MeasureRef, String> {
         }
         None => (text, None),
     };
+    if crate::python::is_python_id(id) {
+        // Python rungs are validated against the harness's list by the plan; their thread
+        // count is the harness's choice (see store::RecordId).
+        let kname = id.split('/').next().unwrap_or(id);
+        let kernel = perfguide_kernels::kernels()
+            .iter()
+            .find(|k| k.name == kname)
+            .ok_or_else(|| unknown_id_message(id))?;
+        return Ok(MeasureRef {
+            kernel,
+            id: id.to_string(),
+            threads: 0,
+        });
+    }
     let Some((kernel, variant)) = worker::find(id) else {
         return Err(unknown_id_message(id));
     };
@@ -97,7 +111,12 @@ fn need_of(r: &MeasureRef) -> Need {
 }
 
 /// The variants a `{{#bench}}` shows: the ones named, or the whole ladder.
-fn bench_refs(kernel: &str, variants: &[String], cores: usize) -> Result<Vec<MeasureRef>, String> {
+fn bench_refs(
+    kernel: &str,
+    variants: &[String],
+    cores: usize,
+    py: &crate::python::Rungs,
+) -> Result<Vec<MeasureRef>, String> {
     let k = worker::all_kernels()
         .into_iter()
         .find(|k| k.name == kernel)
@@ -105,7 +124,12 @@ fn bench_refs(kernel: &str, variants: &[String], cores: usize) -> Result<Vec<Mea
             unknown_id_message(&format!("{kernel}/x")).replace("has no variant 'x'", "is unknown")
         })?;
     let names: Vec<String> = if variants.is_empty() {
-        k.variants.iter().map(|v| v.name.to_string()).collect()
+        // The whole ladder: the Python rungs (slowest first, as the harness lists them),
+        // then the Rust variants.
+        py.of_kernel(kernel)
+            .into_iter()
+            .chain(k.variants.iter().map(|v| v.name.to_string()))
+            .collect()
     } else {
         variants.to_vec()
     };
@@ -139,10 +163,16 @@ fn claim_refs(expr: &claim::Expr, out: &mut Vec<String>) {
 const PEAK_KERNEL: &str = "fma-peak";
 
 /// The records a directive needs; errors are positioned at the directive.
-pub fn needs(d: &Located, cores: usize) -> Result<Vec<Need>, SourceError> {
+pub fn needs(
+    d: &Located,
+    cores: usize,
+    py: &crate::python::Rungs,
+) -> Result<Vec<Need>, SourceError> {
     let at = |m: String| d.error(m);
     let refs: Vec<MeasureRef> = match &d.directive {
-        Directive::Bench { kernel, variants } => bench_refs(kernel, variants, cores).map_err(at)?,
+        Directive::Bench { kernel, variants } => {
+            bench_refs(kernel, variants, cores, py).map_err(at)?
+        }
         Directive::Measure { id, .. } => vec![resolve_ref(id, cores).map_err(at)?],
         Directive::Speedup { fast, slow } => vec![
             resolve_ref(fast, cores).map_err(at)?,
@@ -174,14 +204,19 @@ pub fn needs(d: &Located, cores: usize) -> Result<Vec<Need>, SourceError> {
 /// Records needed once the first ones exist: a bench table whose records count flops shows
 /// "% of peak", which needs the peak probe. (Whether a kernel counts flops is only known from
 /// its outcome, so this is a second planning round.)
-pub fn derived_needs(d: &Located, cores: usize, store: &Store) -> Vec<Need> {
+pub fn derived_needs(
+    d: &Located,
+    cores: usize,
+    store: &Store,
+    py: &crate::python::Rungs,
+) -> Vec<Need> {
     let Directive::Bench { kernel, variants } = &d.directive else {
         return Vec::new();
     };
     if kernel == PEAK_KERNEL {
         return Vec::new();
     }
-    let Ok(refs) = bench_refs(kernel, variants, cores) else {
+    let Ok(refs) = bench_refs(kernel, variants, cores, py) else {
         return Vec::new();
     };
     let counts_flops = refs
@@ -208,6 +243,9 @@ fn peak_refs(cores: usize) -> Vec<MeasureRef> {
 pub struct MeasuredFragments<'a> {
     pub store: &'a Store,
     pub cores: usize,
+    /// The Python rungs known here, and why the Python side is unavailable if it is.
+    pub py: crate::python::Rungs,
+    pub py_unavailable: Option<String>,
     /// Provenance entries already emitted on the current page (anchors must be unique).
     pub emitted: BTreeSet<String>,
 }
@@ -217,6 +255,8 @@ impl<'a> MeasuredFragments<'a> {
         MeasuredFragments {
             store,
             cores,
+            py: crate::python::Rungs::default(),
+            py_unavailable: None,
             emitted: BTreeSet::new(),
         }
     }
@@ -281,13 +321,16 @@ impl DirectiveRenderer for MeasuredFragments<'_> {
         let at = |m: String| d.error(m);
         match &d.directive {
             Directive::Bench { kernel, variants } => {
-                let refs = bench_refs(kernel, variants, self.cores).map_err(at)?;
-                let records = refs
-                    .iter()
-                    .map(|r| self.record(r))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(at)?;
-                Ok(self.bench_table(kernel, &records))
+                let refs = bench_refs(kernel, variants, self.cores, &self.py).map_err(at)?;
+                let mut rows = Vec::with_capacity(refs.len());
+                for r in &refs {
+                    match (self.record(r), self.python_reason(&r.id)) {
+                        (Ok(rec), _) => rows.push(Row::Measured(rec)),
+                        (Err(_), Some(reason)) => rows.push(Row::NotHere(r.id.clone(), reason)),
+                        (Err(e), None) => return Err(at(e)),
+                    }
+                }
+                Ok(self.bench_table(kernel, &rows))
             }
             Directive::Measure { id, stat } => {
                 let r = resolve_ref(id, self.cores).map_err(at)?;
@@ -344,8 +387,34 @@ impl DirectiveRenderer for MeasuredFragments<'_> {
     }
 }
 
+/// A row of a bench table: a record, or a Python rung that could not be measured here.
+enum Row<'a> {
+    Measured(&'a Record),
+    NotHere(String, String),
+}
+
 impl MeasuredFragments<'_> {
-    fn bench_table(&mut self, kernel: &str, records: &[&Record]) -> Fragment {
+    /// Why a Python rung has no record here, if it is one.
+    fn python_reason(&self, id: &str) -> Option<String> {
+        if !crate::python::is_python_id(id) {
+            return None;
+        }
+        self.py
+            .unavailable
+            .get(id)
+            .cloned()
+            .or_else(|| self.py_unavailable.clone())
+            .or_else(|| Some("not measured on this machine".into()))
+    }
+
+    fn bench_table(&mut self, kernel: &str, rows: &[Row<'_>]) -> Fragment {
+        let records: Vec<&Record> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Measured(rec) => Some(*rec),
+                Row::NotHere(..) => None,
+            })
+            .collect();
         let Some(base) = records.first() else {
             return Fragment {
                 html: String::new(),
@@ -363,7 +432,20 @@ impl MeasuredFragments<'_> {
             if has_gflops { "<th scope=\"col\">GFLOP/s</th><th scope=\"col\">% of peak</th>" } else { "" },
             k = escape_html(kernel),
         ));
-        for r in records {
+        let columns = 7 + if has_gflops { 2 } else { 0 };
+        for row in rows {
+            let r = match row {
+                Row::Measured(r) => *r,
+                Row::NotHere(id, reason) => {
+                    html.push_str(&format!(
+                        "<tr class=\"not-measured\"><th scope=\"row\"><code>{}</code></th><td colspan=\"{}\">not measured here: {}</td></tr>\n",
+                        escape_html(id.split('/').nth(1).unwrap_or(id)),
+                        columns - 1,
+                        escape_html(reason)
+                    ));
+                    continue;
+                }
+            };
             let anchor = provenance_anchor(r);
             let speedup = base.summary.median / r.summary.median;
             let mut flags = String::new();
@@ -399,7 +481,7 @@ impl MeasuredFragments<'_> {
         }
         html.push_str("</tbody>\n</table>\n");
         html.push_str("<figcaption><details class=\"provenance\"><summary>How these numbers were measured</summary>\n");
-        for r in records {
+        for r in &records {
             html.push_str(&self.provenance(r));
         }
         html.push_str("</details></figcaption>\n</figure>\n");

@@ -19,6 +19,8 @@ pub mod machine;
 pub mod measure;
 pub mod nav;
 pub mod output;
+pub mod plan;
+pub mod python;
 pub mod render;
 pub mod scan;
 pub mod stats;

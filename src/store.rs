@@ -87,11 +87,26 @@ impl Record {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordId {
     pub id: String,
+    /// Thread count; 0 for Python rungs, whose thread count the harness chooses (Numba uses
+    /// every core) and reports in the record.
     pub threads: usize,
     pub problem: ProblemSpec,
 }
 
 impl RecordId {
+    /// The id a record is stored under.
+    pub fn of(record: &Record) -> RecordId {
+        RecordId {
+            id: record.id.clone(),
+            threads: if record.language == "python" {
+                0
+            } else {
+                record.threads
+            },
+            problem: record.problem,
+        }
+    }
+
     /// Path of the record relative to the store.
     pub fn file_name(&self) -> PathBuf {
         let (kernel, variant) = self.id.split_once('/').unwrap_or((&self.id, "default"));
@@ -135,14 +150,7 @@ impl Store {
                 if record.schema != SCHEMA {
                     continue; // an older format: treated as missing, re-measured
                 }
-                records.insert(
-                    RecordId {
-                        id: record.id.clone(),
-                        threads: record.threads,
-                        problem: record.problem,
-                    },
-                    record,
-                );
+                records.insert(RecordId::of(&record), record);
             }
         }
         Ok(Store {
@@ -166,11 +174,7 @@ impl Store {
     /// Adds a record and writes it to disk (through a temporary file, so an interrupted build
     /// never leaves half a record).
     pub fn put(&mut self, record: Record) -> Result<()> {
-        let rid = RecordId {
-            id: record.id.clone(),
-            threads: record.threads,
-            problem: record.problem,
-        };
+        let rid = RecordId::of(&record);
         let path = self.dir.join(rid.file_name());
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)

@@ -1,0 +1,277 @@
+//! The plan and measure stages: which measurements the chapters need, which of them the
+//! store already holds fresh, and measuring the rest — Rust variants in worker processes,
+//! Python rungs through the harness.
+//!
+//! The Python side is prepared only when a chapter needs it (a `py-` id, or a whole ladder
+//! of a kernel that has Python rungs), so books without Python never touch an interpreter.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use crate::book::LoadedBook;
+use crate::build::{BuildOptions, Prepared, cores, measure_options};
+use crate::diag::SourceErrors;
+use crate::directive::Directive;
+use crate::fragments;
+use crate::measure::{self, KeyContext, MeasureOptions, Need};
+use crate::python::{self, Interpreter, Rungs};
+use crate::store::Store;
+use crate::worker::ProblemSpec;
+
+/// Kernels that have Python rungs in `examples/python/`.
+pub const PYTHON_KERNELS: &[&str] = &[
+    "pi-integration",
+    "pi-monte-carlo",
+    "mandelbrot",
+    "julia",
+    "random-walk",
+    "kmeans",
+];
+
+/// What the Python side offers in this build.
+#[derive(Debug, Clone, Default)]
+pub struct PythonSide {
+    pub interp: Option<Interpreter>,
+    pub rungs: Rungs,
+    /// Why Python rungs cannot be measured here, when they cannot.
+    pub unavailable: Option<String>,
+}
+
+/// The measurements a build renders from.
+pub struct Measured {
+    pub store: Store,
+    pub python: PythonSide,
+}
+
+/// Plans and measures everything the chapters need. With `options.frozen` nothing is
+/// measured and a missing or stale record is an error.
+pub fn measured(
+    book: &LoadedBook,
+    prepared: &[Prepared<'_>],
+    options: &BuildOptions,
+) -> Result<Measured> {
+    let cores = cores();
+    let python = if wants_python(prepared) {
+        python_side(book)
+    } else {
+        PythonSide::default()
+    };
+    if options.require_python
+        && let Some(why) = &python.unavailable
+    {
+        bail!("--require-python: the Python rungs cannot be measured here: {why}");
+    }
+    let needs = collect_needs(prepared, cores, &python.rungs)?;
+    let mut store = Store::load(&book.config.measure_store(&book.root))?;
+    let mopts = measure_options(book, options);
+    let (py_needs, rust_needs): (BTreeSet<Need>, BTreeSet<Need>) =
+        needs.into_iter().partition(|n| python::is_python_id(&n.id));
+    let mut python = python;
+    if !rust_needs.is_empty() || !py_needs.is_empty() {
+        let keys = KeyContext::current(&book.root);
+        measure_rust(
+            prepared,
+            &rust_needs,
+            &mut store,
+            &keys,
+            &mopts,
+            &python.rungs,
+        )?;
+        measure_python(book, &mut python, &py_needs, &mut store, &keys, &mopts)?;
+    }
+    Ok(Measured { store, python })
+}
+
+/// Whether any directive involves Python rungs.
+fn wants_python(prepared: &[Prepared<'_>]) -> bool {
+    prepared
+        .iter()
+        .flat_map(|p| p.substituted.directives.iter())
+        .any(|d| match &d.directive {
+            Directive::Bench { kernel, variants } => {
+                (variants.is_empty() && PYTHON_KERNELS.contains(&kernel.as_str()))
+                    || variants.iter().any(|v| v.starts_with("py-"))
+            }
+            Directive::Chart { kind, arg: Some(a) } => {
+                (kind == "ladder" && PYTHON_KERNELS.contains(&a.as_str()))
+                    || python::is_python_id(a)
+            }
+            Directive::Measure { id, .. } => python::is_python_id(id),
+            Directive::Speedup { fast, slow } => {
+                python::is_python_id(fast) || python::is_python_id(slow)
+            }
+            Directive::Claim { expr } => expr.contains("/py-"),
+            _ => false,
+        })
+}
+
+/// Finds the interpreter and the rungs it can run.
+fn python_side(book: &LoadedBook) -> PythonSide {
+    let interp = match python_interpreter(book) {
+        Ok(i) => i,
+        Err(why) => {
+            eprintln!("note: Python rungs will not be measured: {why}");
+            return PythonSide {
+                unavailable: Some(why),
+                ..PythonSide::default()
+            };
+        }
+    };
+    match python::list_rungs(&interp, &book.root) {
+        Ok(rungs) => PythonSide {
+            interp: Some(interp),
+            rungs,
+            unavailable: None,
+        },
+        Err(e) => {
+            let why = format!("{e:#}");
+            eprintln!("note: Python rungs will not be measured: {why}");
+            PythonSide {
+                unavailable: Some(why),
+                ..PythonSide::default()
+            }
+        }
+    }
+}
+
+/// The interpreter of `[python] interpreter` (a command on PATH, or a path relative to the
+/// book root).
+fn python_interpreter(book: &LoadedBook) -> Result<Interpreter, String> {
+    let configured = &book.config.python.interpreter;
+    let path = if configured.contains('/') {
+        book.root.join(configured)
+    } else {
+        std::path::PathBuf::from(configured)
+    };
+    python::describe(&path).map_err(|e| format!("{e:#}"))
+}
+
+/// The plan: every measurement the book's directives need.
+pub fn collect_needs(
+    prepared: &[Prepared<'_>],
+    cores: usize,
+    py: &Rungs,
+) -> Result<BTreeSet<Need>> {
+    let mut errors = Vec::new();
+    let mut needs = BTreeSet::new();
+    for p in prepared {
+        for d in &p.substituted.directives {
+            match fragments::needs(d, cores, py) {
+                Ok(n) => needs.extend(n),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(needs)
+    } else {
+        Err(SourceErrors(errors).into())
+    }
+}
+
+/// The Rust measurements: the planned records, then the ones they imply (the peak probe for
+/// tables that count flops).
+fn measure_rust(
+    prepared: &[Prepared<'_>],
+    needs: &BTreeSet<Need>,
+    store: &mut Store,
+    keys: &KeyContext,
+    options: &MeasureOptions,
+    py: &Rungs,
+) -> Result<()> {
+    measure::run(needs, store, keys, options)?;
+    let derived: BTreeSet<Need> = prepared
+        .iter()
+        .flat_map(|p| p.substituted.directives.iter())
+        .flat_map(|d| fragments::derived_needs(d, cores(), store, py))
+        .collect();
+    measure::run(&derived, store, keys, options)
+}
+
+/// The Python measurements: fresh records are reused; the rest run through the harness in
+/// one process. Rungs the harness cannot run here stay unmeasured with their reason.
+fn measure_python(
+    book: &LoadedBook,
+    python: &mut PythonSide,
+    needs: &BTreeSet<Need>,
+    store: &mut Store,
+    keys: &KeyContext,
+    options: &MeasureOptions,
+) -> Result<()> {
+    let Some(interp) = python.interp.clone() else {
+        return Ok(());
+    };
+    let mut todo = Vec::new();
+    for need in needs {
+        if python.rungs.unavailable.contains_key(&need.id) {
+            continue;
+        }
+        let key = python::key(&book.root, &interp, &need.id, need.problem, &keys.machine);
+        let fresh = store.get(need).is_some_and(|r| {
+            r.key == key
+                && (options.quick || !r.quick)
+                && !options
+                    .remeasure
+                    .iter()
+                    .any(|f| measure::matches_filter(&need.id, f))
+        });
+        if !fresh {
+            todo.push(need.id.clone());
+        }
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+    if options.frozen {
+        bail!(
+            "--frozen: {} Python measurement(s) are missing or stale:\n  {}\nhelp: run `perfguide build` without --frozen to measure them",
+            todo.len(),
+            todo.join("\n  ")
+        );
+    }
+    eprintln!(
+        "measuring {} Python rung(s): {}",
+        todo.len(),
+        todo.join(", ")
+    );
+    let timeout = Duration::from_secs(book.config.python.timeout_seconds);
+    let records = python::run_harness(&interp, &book.root, &todo, options.quick, timeout)?;
+    let ingest = python::Ingest {
+        root: &book.root,
+        interp: &interp,
+        machine: &keys.machine,
+        toolchain: &keys.toolchain,
+        git_commit: keys.git_commit.clone(),
+        quick: options.quick,
+    };
+    for h in &records {
+        if h.status == "skipped" {
+            python.rungs.unavailable.insert(
+                h.id.clone(),
+                h.reason
+                    .clone()
+                    .unwrap_or_else(|| "skipped by the harness".into()),
+            );
+            continue;
+        }
+        let record = ingest.record(h)?;
+        if let Some(why) = &record.busy {
+            eprintln!(
+                "warning: {} was measured on a busy machine: {why}",
+                record.id
+            );
+        }
+        store.put(record)?;
+    }
+    Ok(())
+}
+
+/// The default problem of a kernel, for Python needs.
+pub fn default_problem(kernel: &str) -> Option<ProblemSpec> {
+    perfguide_kernels::kernels()
+        .iter()
+        .find(|k| k.name == kernel)
+        .map(|k| k.default_problem.into())
+}
