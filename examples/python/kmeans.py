@@ -57,7 +57,7 @@ def kmeans_python(X, k, iterations):
             best, best_c = float("inf"), 0
             for c, centroid in enumerate(centroids):
                 dist = 0.0
-                for pt, ct in zip(p, centroid):
+                for pt, ct in zip(p, centroid, strict=True):
                     dist += (pt - ct) * (pt - ct)
                 if dist < best:  # strict: a tie keeps the lower index
                     best, best_c = dist, c
@@ -69,7 +69,7 @@ def kmeans_python(X, k, iterations):
         labels, _ = assign()
         sums = [[0.0] * len(points[0]) for _ in range(k)]
         counts = [0] * k
-        for p, c in zip(points, labels):
+        for p, c in zip(points, labels, strict=True):
             counts[c] += 1
             for t, pt in enumerate(p):
                 sums[c][t] += pt

@@ -29,8 +29,9 @@ busy = [line for line in lines
         if line["n_cpu_percent_python"] + line["n_cpu_percent_c"] >= 1 or line["n_peak_mb"] >= 1]
 print(f"{'line':>4}  {'Python':>7} {'native':>7} {'peak MB':>8}  code")
 for line in busy:
-    print(f"{line['lineno']:4d}  {line['n_cpu_percent_python']:6.0f}% {line['n_cpu_percent_c']:6.0f}%"
-          f" {line['n_peak_mb']:8.0f}  {line['line'].strip()}")
-print(f"elapsed {profile['elapsed_time_sec']:.1f} s, peak memory {profile['max_footprint_mb']:.0f} MB"
-      f" at line {profile['max_footprint_lineno']}")
+    python, native = line["n_cpu_percent_python"], line["n_cpu_percent_c"]
+    print(f"{line['lineno']:4d}  {python:6.0f}% {native:6.0f}% {line['n_peak_mb']:8.0f}"
+          f"  {line['line'].strip()}")
+print(f"elapsed {profile['elapsed_time_sec']:.1f} s, peak memory "
+      f"{profile['max_footprint_mb']:.0f} MB at line {profile['max_footprint_lineno']}")
 # ANCHOR_END: scalene
