@@ -322,7 +322,21 @@ impl DirectiveRenderer for MeasuredFragments<'_> {
         match &d.directive {
             Directive::Bench { kernel, variants } => {
                 let refs = bench_refs(kernel, variants, self.cores, &self.py).map_err(at)?;
-                let mut rows = Vec::with_capacity(refs.len());
+                let mut rows = Vec::with_capacity(refs.len() + 1);
+                // A whole ladder of a kernel with Python rungs that cannot be listed here
+                // says so in one row rather than silently showing only Rust.
+                if variants.is_empty()
+                    && crate::plan::PYTHON_KERNELS.contains(&kernel.as_str())
+                    && self.py.of_kernel(kernel).is_empty()
+                    && let Some(reason) = self
+                        .py
+                        .kernels_unavailable
+                        .get(kernel.as_str())
+                        .cloned()
+                        .or_else(|| self.py_unavailable.clone())
+                {
+                    rows.push(Row::NotHere(format!("{kernel}/py-*"), reason));
+                }
                 for r in &refs {
                     match (self.record(r), self.python_reason(&r.id)) {
                         (Ok(rec), _) => rows.push(Row::Measured(rec)),

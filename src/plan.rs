@@ -136,9 +136,13 @@ fn python_side(book: &LoadedBook) -> PythonSide {
     }
 }
 
-/// The interpreter of `[python] interpreter` (a command on PATH, or a path relative to the
-/// book root).
+/// The interpreter: the project's virtual environment (`[python] venv`) when it exists,
+/// else `[python] interpreter` (a command on PATH, or a path relative to the book root).
 fn python_interpreter(book: &LoadedBook) -> Result<Interpreter, String> {
+    let venv_python = book.root.join(&book.config.python.venv).join("bin/python");
+    if venv_python.exists() {
+        return python::describe(&venv_python).map_err(|e| format!("{e:#}"));
+    }
     let configured = &book.config.python.interpreter;
     let path = if configured.contains('/') {
         book.root.join(configured)

@@ -44,6 +44,9 @@ pub struct Interpreter {
 pub struct Rungs {
     pub ids: Vec<String>,
     pub unavailable: BTreeMap<String, String>,
+    /// Kernels whose Python module cannot even be imported here (`kernel/*` in the list),
+    /// so their rungs cannot be named: kernel -> reason.
+    pub kernels_unavailable: BTreeMap<String, String>,
 }
 
 impl Rungs {
@@ -83,9 +86,16 @@ pub fn parse_list(text: &str) -> Rungs {
             continue;
         };
         let status = parts.next().unwrap_or("").trim();
+        let reason = status.strip_prefix("skipped:").unwrap_or(status).trim();
+        if let Some(kernel) = id.strip_suffix("/*") {
+            rungs
+                .kernels_unavailable
+                .insert(kernel.to_string(), reason.to_string());
+            continue;
+        }
         rungs.ids.push(id.to_string());
         if status != "ok" {
-            rungs.unavailable.insert(id.to_string(), status.to_string());
+            rungs.unavailable.insert(id.to_string(), reason.to_string());
         }
     }
     rungs
@@ -365,8 +375,9 @@ mod tests {
     #[test]
     fn list_parsing() {
         let r = parse_list(
-            "pi-integration/py-pure             ok\nmandelbrot/py-numba   numba is not installed\n\njunk\n",
+            "pi-integration/py-pure             ok\nmandelbrot/py-numba   skipped: numba is not installed\nkmeans/*   skipped: kmeans.py cannot be imported: No module named 'numpy'\n\njunk\n",
         );
+        assert_eq!(r.kernels_unavailable["kmeans"], "kmeans.py cannot be imported: No module named 'numpy'");
         assert_eq!(r.ids, ["pi-integration/py-pure", "mandelbrot/py-numba"]);
         assert_eq!(
             r.unavailable["mandelbrot/py-numba"],

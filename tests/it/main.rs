@@ -9,3 +9,4 @@ mod conformance;
 mod errors;
 mod measure;
 mod output;
+mod python;
