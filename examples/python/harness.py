@@ -222,77 +222,81 @@ def base_record(kernel, module, rung):
 
 
 def measure(kernel, module, rung, budget, log):
+    """One record for one rung: skipped, failed (wrong result or exception) or ok."""
     record = base_record(kernel, module, rung)
     func, reason = load(rung)
     if func is None:
         record["reason"] = reason
         return record
-    problem = module.DEFAULT_PROBLEM
-    args = module.prepare(problem)  # set-up, outside the timing
-    record["threads"] = thread_count(rung)
-    limits = nullcontext() if rung.threaded else single_thread_limits()
-    gc.collect()
-    with limits:
-        try:
-            start = time.perf_counter_ns()
-            result = func(*args)
-            first = (time.perf_counter_ns() - start) * 1e-9
-        except Exception as exc:
-            record["status"] = "failed"
-            record["reason"] = f"{type(exc).__name__}: {exc}"
-            log(traceback.format_exc())
-            return record
-        record["first_call_s"] = first
-        try:  # the check comes before any time is recorded
-            verdict = module.check(problem, result, rung)
-        except Exception as exc:  # CheckError, or a result the check cannot even read
-            message = str(exc) if isinstance(exc, AssertionError) else (
-                f"{kernel}/{rung.variant}: its result could not be checked "
-                f"({type(exc).__name__}: {exc})")
-            record["status"] = "failed"
-            record["reason"] = message
-            record["check"] = {"ok": False, "summary": message, "error": None}
-            return record
-        record["check"] = {"ok": True, "summary": verdict.summary, "error": verdict.error}
-        del result
+    try:
+        problem = module.DEFAULT_PROBLEM
+        args = module.prepare(problem)  # set-up, outside the timing
+        record["threads"] = thread_count(rung)
+        limits = nullcontext() if rung.threaded else single_thread_limits()
+        gc.collect()
+        with limits:
+            sample(kernel, module, rung, func, problem, args, budget, record)
+    except Exception as exc:  # a crash in set-up or in any call: reported, never timed
+        log(traceback.format_exc())
+        record.update(status="failed", reason=f"{type(exc).__name__}: {exc}",
+                      iterations_per_sample=None, samples_wall_s=[], samples_cpu_s=[])
+    return record
 
-        # Warm-up (the first call already warmed up a slow rung).
-        clock = time.perf_counter_ns
-        began = clock()
-        per_call = first
-        if first <= SLOW_CALL_S:
-            calls, spent = 0, 0
-            while calls == 0 or spent < WARMUP_S * 1e9:
-                t0 = clock()
-                func(*args)
-                elapsed = clock() - t0
-                per_call = min(per_call, elapsed * 1e-9) if calls else elapsed * 1e-9
-                spent += elapsed
-                calls += 1
 
-        # Calibration and samples.
-        iterations = max(1, math.ceil(TARGET_SAMPLE_S / max(per_call, 1e-9)))
-        wall, cpu = [], []
-        while True:
-            c0 = time.process_time_ns()
+def sample(kernel, module, rung, func, problem, args, budget, record):
+    """The first call, the check, warm-up, calibration and samples, into `record`."""
+    clock = time.perf_counter_ns
+    start = clock()
+    result = func(*args)
+    first = (clock() - start) * 1e-9
+    record["first_call_s"] = first
+    try:  # the check comes before any time is recorded
+        verdict = module.check(problem, result, rung)
+    except Exception as exc:  # CheckError, or a result the check cannot even read
+        message = str(exc) if isinstance(exc, AssertionError) else (
+            f"{kernel}/{rung.variant}: its result could not be checked "
+            f"({type(exc).__name__}: {exc})")
+        record.update(status="failed", reason=message,
+                      check={"ok": False, "summary": message, "error": None})
+        return
+    record["check"] = {"ok": True, "summary": verdict.summary, "error": verdict.error}
+    del result
+
+    # Warm-up (the first call already warmed up a slow rung).
+    began = clock()
+    per_call = first
+    if first <= SLOW_CALL_S:
+        calls, spent = 0, 0
+        while calls == 0 or spent < WARMUP_S * 1e9:
             t0 = clock()
-            for _ in range(iterations):
-                func(*args)
-            t1 = clock()
-            c1 = time.process_time_ns()
-            wall.append((t1 - t0) * 1e-9 / iterations)
-            cpu.append((c1 - c0) * 1e-9 / iterations)
-            if len(wall) >= MAX_SAMPLES:
-                break
-            # "slower than 1 s" is judged on the samples, not on a first call that may
-            # include one-off costs (compilation, page faults of fresh memory)
-            minimum = MIN_SAMPLES_SLOW if median(wall) > SLOW_CALL_S else MIN_SAMPLES
-            if len(wall) >= minimum and (ci_relative_halfwidth(wall) <= CI_TARGET
-                                         or (clock() - began) * 1e-9 >= budget):
-                break
+            func(*args)
+            elapsed = clock() - t0
+            per_call = min(per_call, elapsed * 1e-9) if calls else elapsed * 1e-9
+            spent += elapsed
+            calls += 1
+
+    # Calibration and samples.
+    iterations = max(1, math.ceil(TARGET_SAMPLE_S / max(per_call, 1e-9)))
+    wall, cpu = [], []
+    while True:
+        c0 = time.process_time_ns()
+        t0 = clock()
+        for _ in range(iterations):
+            func(*args)
+        t1 = clock()
+        c1 = time.process_time_ns()
+        wall.append((t1 - t0) * 1e-9 / iterations)
+        cpu.append((c1 - c0) * 1e-9 / iterations)
+        if len(wall) >= MAX_SAMPLES:
+            break
+        # "slower than 1 s" is judged on the samples, not on a first call that may
+        # include one-off costs (compilation, page faults of fresh memory)
+        minimum = MIN_SAMPLES_SLOW if median(wall) > SLOW_CALL_S else MIN_SAMPLES
+        if len(wall) >= minimum and (ci_relative_halfwidth(wall) <= CI_TARGET
+                                     or (clock() - began) * 1e-9 >= budget):
+            break
     record.update(status="ok", iterations_per_sample=iterations, samples_wall_s=wall,
                   samples_cpu_s=cpu)
-    return record
 
 
 # ---------------------------------------------------------------------------------------

@@ -166,6 +166,22 @@ def test_an_exception_is_a_failed_record():
     assert record["reason"].startswith("ZeroDivisionError")
 
 
+def test_a_crash_after_the_check_is_a_failed_record_without_samples():
+    module, _, _ = fake_kernel(42)
+    calls = []
+
+    def flaky(n):
+        calls.append(n)
+        if len(calls) > 1:
+            raise MemoryError("second call")
+        return 42
+
+    rung = Rung("py-flaky", flaky, "Fails on its second call.", source="fake.py")
+    record = harness.measure("fake", module, rung, 0.1, lambda text: None)
+    assert record["status"] == "failed" and record["reason"] == "MemoryError: second call"
+    assert record["samples_wall_s"] == [] and record["iterations_per_sample"] is None
+
+
 @pytest.mark.parametrize("values,expected", [
     ([1.0, 2.0, 3.0, 4.0, 5.0], (1.0, 5.0)),  # n < 6: no pair of ranks reaches 95%
     (list(range(1, 21)), (6, 15)),  # n = 20: ranks 6 and 15 (95.9% coverage)
