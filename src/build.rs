@@ -26,6 +26,7 @@ use crate::measure::MeasureOptions;
 use crate::nav::{self, Sidebar};
 use crate::output::{self, SiteFiles};
 use crate::render::{self, RenderInput, RenderedChapter, escape_html};
+use crate::run::{RunMode, Runner};
 use crate::template::{
     Assets, BookInfo, PageContext, PrintChapter, PrintContext, Templates, TocEntry,
 };
@@ -118,8 +119,13 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
     }
     let prepared = prepare(&book)?;
     let measured = crate::plan::measured(&book, &prepared, options)?;
-    let mut renderer = renderer(&measured);
+    let mut renderer = renderer(&book, &measured, options);
     let mut site = render_site(&book, &prepared, &mut renderer)?;
+    // The programs {{#run}} ran (and the modules they import) are inputs of the pages.
+    if let Some(runner) = &renderer.runner {
+        site.dependencies
+            .extend(runner.dependencies().iter().cloned());
+    }
     let stamp = fingerprint::Stamp {
         fingerprint: fingerprint::compute(&inputs, &site.dependencies),
         dependencies: site.dependencies.clone(),
@@ -159,10 +165,21 @@ fn fingerprint_inputs<'b>(book: &'b LoadedBook, options: &BuildOptions) -> finge
 }
 
 /// The directive renderer over this build's measurements.
-fn renderer(measured: &crate::plan::Measured) -> MeasuredFragments<'_> {
+/// `{{#run}}` never runs a program under `--frozen` (nor in `check`): it uses the run cache.
+fn renderer<'m>(
+    book: &LoadedBook,
+    measured: &'m crate::plan::Measured,
+    options: &BuildOptions,
+) -> MeasuredFragments<'m> {
     let mut r = MeasuredFragments::new(&measured.store, cores());
     r.py = measured.python.rungs.clone();
     r.py_unavailable = measured.python.unavailable.clone();
+    let mode = if options.frozen {
+        RunMode::CacheOnly
+    } else {
+        RunMode::Run
+    };
+    r.runner = Some(Runner::new(&book.root, &book.config, mode));
     r
 }
 
@@ -211,7 +228,8 @@ pub fn check(root: &Path) -> Result<BuildReport> {
         ..BuildOptions::default()
     };
     let measured = crate::plan::measured(&book, &prepared, &frozen)?;
-    let mut renderer = renderer(&measured);
+    // `check` runs no program either: {{#run}} output comes from the run cache.
+    let mut renderer = renderer(&book, &measured, &frozen);
     let site = render_site(&book, &prepared, &mut renderer)?;
     Ok(BuildReport {
         dest,

@@ -246,6 +246,8 @@ pub struct MeasuredFragments<'a> {
     /// The Python rungs known here, and why the Python side is unavailable if it is.
     pub py: crate::python::Rungs,
     pub py_unavailable: Option<String>,
+    /// Runs `{{#run}}` programs (src/run.rs); `None` makes them an error.
+    pub runner: Option<crate::run::Runner>,
     /// Provenance entries already emitted on the current page (anchors must be unique).
     pub emitted: BTreeSet<String>,
 }
@@ -257,6 +259,7 @@ impl<'a> MeasuredFragments<'a> {
             cores,
             py: crate::python::Rungs::default(),
             py_unavailable: None,
+            runner: None,
             emitted: BTreeSet::new(),
         }
     }
@@ -393,6 +396,7 @@ impl DirectiveRenderer for MeasuredFragments<'_> {
                 })
             }
             Directive::Machine => Ok(self.machine_table()),
+            Directive::Run { .. } => crate::run::render(self.runner.as_mut(), d),
             other => Err(at(format!(
                 "{other} is not available in this build of perfguide"
             ))

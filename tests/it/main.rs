@@ -10,3 +10,4 @@ mod errors;
 mod measure;
 mod output;
 mod python;
+mod run;
