@@ -378,7 +378,7 @@ mod avx2 {
 /// iterating; runs the scalar loop on CPUs without AVX-512.
 ///
 /// Lesson: the widest vectors, and latency hiding. One vector's iteration is a chain of
-/// about five dependent instructions; four independent vectors (32 pixels) keep both vector
+/// about five dependent instructions; four independent vectors (32 pixels) keep the vector
 /// units busy. `zi = 2 zr zi + ci` is one fused multiply-add (it changes no pixel here).
 pub fn simd_avx512(width: usize, height: usize) -> Vec<u32> {
     let grid = Grid::mandelbrot(width, height);
