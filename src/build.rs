@@ -36,6 +36,7 @@ use crate::template::{
 const BUILTIN_STATIC: &[(&str, &[u8])] = &[
     ("css/site.css", include_bytes!("../static/css/site.css")),
     ("js/site.js", include_bytes!("../static/js/site.js")),
+    ("js/search.js", include_bytes!("../static/js/search.js")),
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
 ];
 
@@ -52,6 +53,14 @@ pub struct BuildOptions {
     pub remeasure: Vec<String>,
     /// `--require-python`: fail when the Python rungs cannot be measured.
     pub require_python: bool,
+    /// `perfguide serve`: never measure; render stale records with a "stale" badge and
+    /// missing ones as "not measured yet" (serve::StaleFragments), so an edit never waits
+    /// for a measurement.
+    pub stale_ok: bool,
+    /// The Python side (interpreter and rungs), found once and reused by later builds of the
+    /// same process: finding it imports the rungs' packages, which takes seconds, and serve
+    /// rebuilds on every edit.
+    pub python_cache: Option<std::sync::Arc<std::sync::OnceLock<crate::plan::PythonSide>>>,
 }
 
 /// What a build did, for the terminal.
@@ -120,7 +129,12 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
     let prepared = prepare(&book)?;
     let measured = crate::plan::measured(&book, &prepared, options)?;
     let mut renderer = renderer(&book, &measured, options);
-    let mut site = render_site(&book, &prepared, &mut renderer)?;
+    let mut site = if options.stale_ok {
+        let mut marking = crate::serve::StaleFragments::new(&mut renderer, &measured);
+        render_site(&book, &prepared, &mut marking)?
+    } else {
+        render_site(&book, &prepared, &mut renderer)?
+    };
     // The programs {{#run}} ran (and the modules they import) are inputs of the pages.
     if let Some(runner) = &renderer.runner {
         site.dependencies
@@ -156,10 +170,11 @@ fn fingerprint_inputs<'b>(book: &'b LoadedBook, options: &BuildOptions) -> finge
         ],
         files: vec![book.root.join("book.toml")],
         extra: format!(
-            "{} quick={} frozen={}",
+            "{} quick={} frozen={} stale-ok={}",
             crate::machine::Machine::current().fingerprint(),
             options.quick,
-            options.frozen
+            options.frozen,
+            options.stale_ok
         ),
     }
 }
@@ -174,7 +189,8 @@ fn renderer<'m>(
     let mut r = MeasuredFragments::new(&measured.store, cores());
     r.py = measured.python.rungs.clone();
     r.py_unavailable = measured.python.unavailable.clone();
-    let mode = if options.frozen {
+    // Serve (stale_ok) never runs programs either: like measurements, runs wait for a build.
+    let mode = if options.frozen || options.stale_ok {
         RunMode::CacheOnly
     } else {
         RunMode::Run
@@ -334,7 +350,15 @@ pub fn render_site(
     let templates = Templates::load(Some(&book.root.join("templates")))?;
     let sidebar = Sidebar::from_summary(&book.summary);
     let mut files = SiteFiles::default();
-    let assets_root = collect_assets(book, &highlighter, &mut files)?;
+    let mut assets_root = collect_assets(book, &highlighter, &mut files)?;
+    if let Some(index) = search_index(book, &pages) {
+        // search.js finds the index's version in its own URL (`&index=`), so every page
+        // loads the index that matches it while unchanged indexes stay cached.
+        let script = files.files.get("js/search.js").map_or(&[][..], |b| &b[..]);
+        let js = busted("js/search.js", script);
+        assets_root.js.insert(1, format!("{js}&index={}", index.hash));
+        files.insert(crate::search::INDEX_FILE, index.js);
+    }
 
     let order: Vec<(String, String)> = pages
         .iter()
@@ -402,6 +426,24 @@ pub fn render_site(
             .flat_map(|p| p.dependencies.iter().cloned())
             .collect(),
     })
+}
+
+/// The search stage: the index of every chapter's sections, when `[search] enable` is on.
+fn search_index(book: &LoadedBook, pages: &[Page]) -> Option<crate::search::SearchIndex> {
+    let config = &book.config.search;
+    if !config.enable {
+        return None;
+    }
+    let docs: Vec<crate::search::Document<'_>> = pages
+        .iter()
+        .map(|p| crate::search::Document {
+            path: &p.path,
+            title: &p.title,
+            number: p.number.as_deref(),
+            html: &p.rendered.html,
+        })
+        .collect();
+    Some(crate::search::build_index(&docs, config))
 }
 
 fn render_chapter(

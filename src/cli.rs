@@ -44,6 +44,25 @@ pub enum Command {
         #[arg(long)]
         require_python: bool,
     },
+    /// Builds, serves the book on localhost, rebuilds on every change and reloads the open
+    /// pages. Never measures: stale or missing measurements are shown as such.
+    Serve {
+        /// The book's root directory (where book.toml is).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Port to listen on (0 picks a free one).
+        #[arg(short = 'p', long, default_value_t = 3000)]
+        port: u16,
+        /// Address to bind; the default serves this machine only.
+        #[arg(short = 'n', long, default_value = "127.0.0.1")]
+        hostname: String,
+        /// Output directory (overrides [build] build-dir).
+        #[arg(short = 'd', long)]
+        dest_dir: Option<PathBuf>,
+        /// Open the book in the default web browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Runs every check of a build and writes nothing.
     Check {
         /// The book's root directory (where book.toml is).
@@ -149,6 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 frozen,
                 remeasure,
                 require_python,
+                ..BuildOptions::default()
             };
             let report = build::build(&dir, &options)?;
             for note in &report.notes {
@@ -170,6 +190,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 start.elapsed()
             );
         }
+        Command::Serve {
+            dir,
+            port,
+            hostname,
+            dest_dir,
+            open,
+        } => crate::serve::serve(&crate::serve::ServeOptions {
+            dir,
+            dest_dir,
+            host: hostname,
+            port,
+            open,
+        })?,
         Command::Check { dir } => {
             let report = build::check(&dir)?;
             for note in &report.notes {

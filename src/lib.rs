@@ -25,6 +25,8 @@ pub mod python;
 pub mod render;
 pub mod run;
 pub mod scan;
+pub mod search;
+pub mod serve;
 pub mod stats;
 pub mod store;
 pub mod summary;

@@ -43,6 +43,8 @@ pub struct PythonSide {
 pub struct Measured {
     pub store: Store,
     pub python: PythonSide,
+    /// With `stale_ok`: the needed records whose key no longer matches (shown as stale).
+    pub stale: BTreeSet<Need>,
 }
 
 /// Plans and measures everything the chapters need. With `options.frozen` nothing is
@@ -53,10 +55,12 @@ pub fn measured(
     options: &BuildOptions,
 ) -> Result<Measured> {
     let cores = cores();
-    let python = if wants_python(prepared) {
-        python_side(book)
-    } else {
+    let python = if !wants_python(prepared) {
         PythonSide::default()
+    } else if let Some(cache) = &options.python_cache {
+        cache.get_or_init(|| python_side(book)).clone()
+    } else {
+        python_side(book)
     };
     if options.require_python
         && let Some(why) = &python.unavailable
@@ -69,6 +73,17 @@ pub fn measured(
     let (py_needs, rust_needs): (BTreeSet<Need>, BTreeSet<Need>) =
         needs.into_iter().partition(|n| python::is_python_id(&n.id));
     let mut python = python;
+    if options.stale_ok {
+        // `perfguide serve`: render from the store as it is and never measure; the directive
+        // renderer marks what is stale or missing (serve::StaleFragments).
+        let keys = KeyContext::current(&book.root);
+        let stale = stale_needs(book, &python, &rust_needs, &py_needs, &store, &keys);
+        return Ok(Measured {
+            store,
+            python,
+            stale,
+        });
+    }
     if !rust_needs.is_empty() || !py_needs.is_empty() {
         let keys = KeyContext::current(&book.root);
         measure_rust(
@@ -81,7 +96,44 @@ pub fn measured(
         )?;
         measure_python(book, &mut python, &py_needs, &mut store, &keys, &mopts)?;
     }
-    Ok(Measured { store, python })
+    Ok(Measured {
+        store,
+        python,
+        stale: BTreeSet::new(),
+    })
+}
+
+/// The needs whose stored record was measured for other code, compiler, machine or
+/// parameters (missing records are not listed: they have nothing to show).
+fn stale_needs(
+    book: &LoadedBook,
+    python: &PythonSide,
+    rust_needs: &BTreeSet<Need>,
+    py_needs: &BTreeSet<Need>,
+    store: &Store,
+    keys: &KeyContext,
+) -> BTreeSet<Need> {
+    // Only a changed key makes a record stale here; a --quick record is labelled as such by
+    // the fragments already.
+    let mut stale: BTreeSet<Need> = rust_needs
+        .iter()
+        .filter(|n| {
+            store
+                .get(n)
+                .zip(keys.key(n))
+                .is_some_and(|(r, k)| r.key != k)
+        })
+        .cloned()
+        .collect();
+    if let Some(interp) = &python.interp {
+        for need in py_needs {
+            let key = python::key(&book.root, interp, &need.id, need.problem, &keys.machine);
+            if store.get(need).is_some_and(|r| r.key != key) {
+                stale.insert(need.clone());
+            }
+        }
+    }
+    stale
 }
 
 /// Whether any directive involves Python rungs.
