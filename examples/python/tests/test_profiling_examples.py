@@ -41,14 +41,18 @@ EXAMPLES = {
 }
 
 
-def test_every_script_is_listed():
-    scripts = {p.name for p in PROFILING.glob("*.py")} - {"scalene_target.py"}
-    assert scripts == set(EXAMPLES)
+HELPERS = {"scalene_target.py"}  # run by another example, not on its own
+SCRIPTS = sorted({p.name for p in PROFILING.glob("*.py")} - HELPERS)
 
 
-@pytest.mark.parametrize("script", sorted(EXAMPLES))
+def test_every_listed_example_exists():
+    assert set(EXAMPLES) <= set(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs_and_prints(script):
-    expected, needs = EXAMPLES[script]
+    """Each example exits 0 and prints; the known ones print their key line."""
+    expected, needs = EXAMPLES.get(script, ("", None))
     if needs and importlib.util.find_spec(needs) is None:
         pytest.skip(f"{needs} is not installed")
     if script == "mpi_pi.py" and not mpi_available():
@@ -60,7 +64,7 @@ def test_example_runs_and_prints(script):
                           capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
-    assert expected in proc.stdout
+    assert proc.stdout.strip() and expected in proc.stdout
     assert elapsed < 60  # well under 10 s on an idle machine; generous for a busy one
 
 
