@@ -20,8 +20,10 @@ TARGET = Path(__file__).resolve().with_name("scalene_target.py")
 # ANCHOR: scalene
 with tempfile.TemporaryDirectory() as tmp:
     out = Path(tmp) / "profile.json"
-    subprocess.run([sys.executable, "-m", "scalene", "run", "-o", str(out), str(TARGET)],
-                   check=True, capture_output=True, text=True, cwd=tmp)
+    run = subprocess.run([sys.executable, "-m", "scalene", "run", "-o", str(out), str(TARGET)],
+                         capture_output=True, text=True, cwd=tmp)
+    if run.returncode != 0 or not out.exists():
+        sys.exit(f"scalene failed (exit {run.returncode}):\n{run.stdout}{run.stderr}")
     profile = json.loads(out.read_text())
 
 lines = profile["files"][str(TARGET)]["lines"]

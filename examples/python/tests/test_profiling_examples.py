@@ -63,9 +63,10 @@ def test_example_runs_and_prints(script):
     proc = subprocess.run([sys.executable, str(PROFILING / script)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - start
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() and expected in proc.stdout
-    assert elapsed < 60  # well under 10 s on an idle machine; generous for a busy one
+    report = f"exit {proc.returncode} after {elapsed:.1f} s\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, report
+    assert proc.stdout.strip() and expected in proc.stdout, report
+    assert elapsed < 60, report  # well under 10 s on an idle machine; generous for a busy one
 
 
 @pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun is not installed")
