@@ -89,6 +89,14 @@ pub trait DirectiveRenderer {
     fn render(&mut self, directive: &Located) -> Result<Fragment, SourceError>;
     /// Called before each page, for per-page state (e.g. which provenance anchors exist).
     fn start_page(&mut self) {}
+    /// Called before each page with its site-relative output path (`part/chapter.html`), so
+    /// that fragments can link files they add to the site relative to the page.
+    fn set_page_path(&mut self, _path: &str) {}
+    /// Files the directives added to the site (flame graphs, images), by site-relative path;
+    /// taken once, after every page was rendered.
+    fn take_files(&mut self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        std::collections::BTreeMap::new()
+    }
 }
 
 /// The renderer used before measurements exist: rejects every directive clearly.
@@ -337,6 +345,7 @@ pub fn render_site(
     let mut pages: Vec<Page> = Vec::new();
     for p in prepared {
         directives.start_page();
+        directives.set_page_path(&nav::output_path(&p.rel));
         match render_chapter(book, p, &highlighter, directives) {
             Ok(page) => pages.push(page),
             Err(e) => collect_positioned(e, &mut errors)?,
@@ -358,6 +367,9 @@ pub fn render_site(
         let js = busted("js/search.js", script);
         assets_root.js.insert(1, format!("{js}&index={}", index.hash));
         files.insert(crate::search::INDEX_FILE, index.js);
+    }
+    for (path, bytes) in directives.take_files() {
+        files.insert(path, bytes);
     }
 
     let order: Vec<(String, String)> = pages

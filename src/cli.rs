@@ -101,6 +101,26 @@ pub enum Command {
     },
     /// Lists the kernels and their variants, and what each can use on this CPU.
     List,
+    /// Profiles one kernel variant and prints its top functions (self %, total %, samples).
+    Profile {
+        /// The variant, as kernel/variant (e.g. mandelbrot/scalar).
+        id: String,
+        /// Also write the flame graph (SVG) to this file.
+        #[arg(long, value_name = "FILE")]
+        flamegraph: Option<PathBuf>,
+        /// Threads for a threaded variant (default: every logical core).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        threads: Option<u64>,
+        /// Seconds of profiled runs (at about 1,000 samples per second per thread).
+        #[arg(long, value_name = "S", default_value_t = crate::profile::DEFAULT_SECONDS)]
+        seconds: f64,
+        /// Count instructions per function with valgrind's callgrind instead of sampling.
+        #[arg(long, conflicts_with = "flamegraph")]
+        instructions: bool,
+        /// How many functions to list.
+        #[arg(long, value_name = "N", default_value_t = 15)]
+        top: usize,
+    },
     /// Internal: measures one kernel variant in a child process (see worker.rs).
     #[command(name = "__worker", hide = true)]
     Worker,
@@ -127,6 +147,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
         Command::List => print!("{}", crate::bench::list()),
+        Command::Profile {
+            id,
+            flamegraph,
+            threads,
+            seconds,
+            instructions,
+            top,
+        } => {
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= 600.0) {
+                anyhow::bail!("--seconds must be between 0 and 600, got {seconds}");
+            }
+            crate::profile::cli(
+                &id,
+                threads.map(|t| t as usize),
+                seconds,
+                instructions,
+                flamegraph.as_deref(),
+                top,
+            )?;
+        }
         Command::Bench {
             filters,
             quick,

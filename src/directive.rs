@@ -287,14 +287,14 @@ pub fn parse(name: &str, args: &str) -> Result<Directive, ParseError> {
             })
         }
         "chart" => {
-            arity(1, 2, "{{#chart ladder|scaling|size|roofline [ARG]}}")?;
+            arity(1, 2, "{{#chart ladder|scaling|size|roofline|image [ARG]}}")?;
             let kind = words[0].clone();
             let arg = words.get(1).cloned();
             match (kind.as_str(), &arg) {
-                ("ladder" | "scaling" | "size", Some(_)) | ("roofline", None) => {
+                ("ladder" | "scaling" | "size" | "image", Some(_)) | ("roofline", None) => {
                     Ok(Directive::Chart { kind, arg })
                 }
-                ("ladder" | "scaling" | "size", None) => Err(err(
+                ("ladder" | "scaling" | "size" | "image", None) => Err(err(
                     format!("{{{{#chart {kind}}}}} needs a kernel or kernel/variant"),
                     format!("write e.g. {{{{#chart {kind} mandelbrot}}}}"),
                 )),
@@ -304,7 +304,7 @@ pub fn parse(name: &str, args: &str) -> Result<Directive, ParseError> {
                 )),
                 _ => Err(err(
                     format!("unknown chart kind '{kind}'"),
-                    "use one of: ladder, scaling, size, roofline",
+                    "use one of: ladder, scaling, size, roofline, image",
                 )),
             }
         }

@@ -196,6 +196,12 @@ pub fn needs(
             }
             refs
         }
+        Directive::Chart { kind, arg } => {
+            return crate::charts::needs(kind, arg.as_deref(), cores, py).map_err(at);
+        }
+        Directive::Profile { id, mode } => {
+            return crate::profile::record_needs(id, mode, cores).map_err(at);
+        }
         _ => Vec::new(),
     };
     Ok(refs.iter().map(need_of).collect())
@@ -250,6 +256,10 @@ pub struct MeasuredFragments<'a> {
     pub runner: Option<crate::run::Runner>,
     /// Provenance entries already emitted on the current page (anchors must be unique).
     pub emitted: BTreeSet<String>,
+    /// The current page's site-relative path, for links to files fragments add.
+    pub page_path: String,
+    /// Files fragments added to the site (flame graphs, fractal images).
+    pub files: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 impl<'a> MeasuredFragments<'a> {
@@ -261,6 +271,8 @@ impl<'a> MeasuredFragments<'a> {
             py_unavailable: None,
             runner: None,
             emitted: BTreeSet::new(),
+            page_path: String::new(),
+            files: std::collections::BTreeMap::new(),
         }
     }
 
@@ -318,6 +330,14 @@ impl claim::Values for MeasuredFragments<'_> {
 impl DirectiveRenderer for MeasuredFragments<'_> {
     fn start_page(&mut self) {
         self.emitted.clear();
+    }
+
+    fn set_page_path(&mut self, path: &str) {
+        self.page_path = path.to_string();
+    }
+
+    fn take_files(&mut self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        std::mem::take(&mut self.files)
     }
 
     fn render(&mut self, d: &Located) -> Result<Fragment, SourceError> {
@@ -397,10 +417,41 @@ impl DirectiveRenderer for MeasuredFragments<'_> {
             }
             Directive::Machine => Ok(self.machine_table()),
             Directive::Run { .. } => crate::run::render(self.runner.as_mut(), d),
-            other => Err(at(format!(
-                "{other} is not available in this build of perfguide"
-            ))
-            .help("profiles, charts and {{#run}} arrive with their own stages")),
+            Directive::Profile { id, mode } => {
+                let (fragment, files) = crate::profile::render_directive(
+                    self.store,
+                    id,
+                    mode,
+                    self.cores,
+                    &self.page_path,
+                )
+                .map_err(at)?;
+                self.files.extend(files);
+                Ok(fragment)
+            }
+            Directive::Chart {
+                kind,
+                arg: Some(arg),
+            } if kind == "image" => {
+                let (fragment, files) =
+                    crate::images::render_directive(self.store.dir(), arg, &self.page_path)
+                        .map_err(at)?;
+                self.files.extend(files);
+                Ok(fragment)
+            }
+            Directive::Chart { kind, arg } => {
+                let inputs = crate::charts::ChartInputs {
+                    store: self.store,
+                    cores: self.cores,
+                    py: &self.py,
+                    py_unavailable: self.py_unavailable.as_deref(),
+                };
+                let chart = crate::charts::from_store(kind, arg.as_deref(), &inputs).map_err(at)?;
+                Ok(Fragment {
+                    html: chart.html(),
+                    text: chart.title,
+                })
+            }
         }
     }
 }

@@ -96,6 +96,16 @@ pub fn measured(
         )?;
         measure_python(book, &mut python, &py_needs, &mut store, &keys, &mopts)?;
     }
+    // Profiles and fractal images, once the measurements they are shown beside exist.
+    crate::profile::run_stage(
+        &book.root,
+        store.dir(),
+        prepared
+            .iter()
+            .flat_map(|p| p.substituted.directives.iter()),
+        cores,
+        &mopts,
+    )?;
     Ok(Measured {
         store,
         python,

@@ -124,6 +124,34 @@ pub fn test_kernels_enabled() -> bool {
     std::env::var_os("PERFGUIDE_TEST_KERNELS").is_some_and(|v| v == "1")
 }
 
+/// What the parent sends: a [`Request`] and what to do with it. A plain measurement request
+/// has no `mode` key, so the wire format of measurements is unchanged; the other modes reuse
+/// the request's variant, problem and thread count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Input {
+    #[serde(flatten)]
+    pub request: Request,
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// What the worker does with a request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Check, then time (the default): answers a [`Response`].
+    #[default]
+    Measure,
+    /// Check, then take a sampling profile: answers a [`crate::profile::Profile`].
+    Profile(crate::profile::SampleSpec),
+    /// Check one run made inside the function callgrind counts (the parent runs the worker
+    /// under valgrind): answers a [`crate::profile::CountedRun`].
+    Instructions,
+    /// Check, then write the fractal image as PNG to `path`: answers a
+    /// [`crate::images::ImageInfo`].
+    Image { path: std::path::PathBuf },
+}
+
 /// Entry point of `perfguide __worker`.
 pub fn main() -> ExitCode {
     let mut input = String::new();
@@ -131,14 +159,24 @@ pub fn main() -> ExitCode {
         eprintln!("worker: reading the request: {e}");
         return ExitCode::from(EXIT_BAD_REQUEST);
     }
-    let request: Request = match serde_json::from_str(&input) {
+    let Input { request, mode } = match serde_json::from_str(&input) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("worker: malformed request: {e}");
             return ExitCode::from(EXIT_BAD_REQUEST);
         }
     };
-    match measure(&request) {
+    match mode {
+        Mode::Measure => respond(measure(&request)),
+        Mode::Profile(spec) => respond(crate::profile::sample_in_worker(&request, &spec)),
+        Mode::Instructions => respond(crate::profile::counted_run_in_worker(&request)),
+        Mode::Image { path } => respond(crate::images::image_in_worker(&request, &path)),
+    }
+}
+
+/// Writes a worker's answer as one line of JSON, or its error on stderr with its exit status.
+fn respond<T: Serialize>(result: Result<T, WorkerError>) -> ExitCode {
+    match result {
         Ok(response) => {
             let json = serde_json::to_string(&response).unwrap_or_default();
             let mut out = std::io::stdout().lock();
