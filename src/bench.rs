@@ -253,8 +253,44 @@ pub fn render_comparison(rows: &[Row]) -> (String, bool) {
 }
 
 /// `perfguide list`: every kernel variant, whether it can run here (its SIMD path), and
-/// its lesson.
-pub fn list() -> String {
+/// its lesson; then the Python rungs and whether each can run with the project's
+/// interpreter (the venv when it exists; `list` never installs anything).
+pub fn list(dir: &Path) -> String {
+    let mut out = rust_list();
+    let config = crate::config::load_config(dir).unwrap_or_default();
+    let venv = dir.join(&config.python.venv).join("bin/python");
+    let python = if venv.exists() {
+        venv
+    } else {
+        PathBuf::from(&config.python.interpreter)
+    };
+    let _ = writeln!(out, "Python rungs ({}):", python.display());
+    match crate::python::describe(&python)
+        .and_then(|interp| crate::python::list_rungs(&interp, dir))
+    {
+        Ok(rungs) => {
+            for (kernel, why) in &rungs.kernels_unavailable {
+                let _ = writeln!(out, "  {kernel}/py-* — cannot run here: {why}");
+            }
+            for id in &rungs.ids {
+                match rungs.unavailable.get(id) {
+                    Some(why) => {
+                        let _ = writeln!(out, "  {id} — cannot run here: {why}");
+                    }
+                    None => {
+                        let _ = writeln!(out, "  {id}");
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  none can run here: {e:#}");
+        }
+    }
+    out
+}
+
+fn rust_list() -> String {
     let mut out = String::new();
     for kernel in worker::all_kernels() {
         let _ = writeln!(out, "{} — {}", kernel.name, kernel.title);

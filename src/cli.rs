@@ -100,7 +100,11 @@ pub enum Command {
         dir: PathBuf,
     },
     /// Lists the kernels and their variants, and what each can use on this CPU.
-    List,
+    List {
+        /// The book (for its [python] settings).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Profiles one kernel variant and prints its top functions (self %, total %, samples).
     Profile {
         /// The variant, as kernel/variant (e.g. mandelbrot/scalar).
@@ -146,7 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // Handled in `main` before any other work; kept total for the compiler.
             return Ok(());
         }
-        Command::List => print!("{}", crate::bench::list()),
+        Command::List { dir } => print!("{}", crate::bench::list(&dir)),
         Command::Profile {
             id,
             flamegraph,

@@ -645,14 +645,27 @@ impl MeasuredFragments<'_> {
     fn machine_table(&self) -> Fragment {
         // The most recent record describes the machine that measured this book; without any
         // record, the current machine.
-        let latest = self
-            .store
-            .records()
-            .max_by(|a, b| a.measured_at.cmp(&b.measured_at));
+        // The compiler comes from the newest Rust record (a Python record's "compiler" is
+        // its interpreter), and the Python interpreter from the newest Python record.
+        let newest = |language: Option<&str>| {
+            self.store
+                .records()
+                .filter(|r| language.is_none_or(|l| r.language == l))
+                .max_by(|a, b| a.measured_at.cmp(&b.measured_at))
+        };
+        let latest = newest(None);
+        let python = newest(Some("python")).map(|r| r.toolchain.rustc_release().to_string());
         let (machine, rustc, date) = match latest {
             Some(r) => (
                 r.machine.clone(),
-                r.toolchain.rustc_release().to_string(),
+                newest(Some("rust")).map_or_else(
+                    || {
+                        crate::machine::Toolchain::current()
+                            .rustc_release()
+                            .to_string()
+                    },
+                    |rr| rr.toolchain.rustc_release().to_string(),
+                ),
                 r.date().to_string(),
             ),
             None => (
@@ -682,6 +695,7 @@ impl MeasuredFragments<'_> {
             ("SIMD", machine.simd.join(", ")),
             ("OS", format!("{} (kernel {})", machine.os, machine.kernel)),
             ("Compiler", rustc),
+            ("Python", python.unwrap_or_else(|| "not used".into())),
             ("Last measured", date),
         ];
         let mut html = String::from(
@@ -714,7 +728,10 @@ impl Record {
 fn inline_value(text: &str, r: &Record) -> Fragment {
     let mut flags = String::new();
     if r.busy.is_some() {
-        flags.push_str(" <span class=\"busy\">busy</span>");
+        // A mark rather than the word, so the value still reads in a sentence.
+        flags.push_str(
+            "<sup class=\"busy-mark\" title=\"measured on a busy machine\" aria-label=\"measured on a busy machine\">†</sup>",
+        );
     }
     Fragment {
         html: format!(
