@@ -1048,11 +1048,18 @@ pub fn roofline(roofs: Roofs, points: &[RoofPoint]) -> Result<Chart, String> {
                 .legend(move |(x, y)| Circle::new((x + 8, y), 5, colour.filled()));
         }
         chart.draw_series(best.iter().map(|p| {
+            // Labels of points in the right quarter go to their left, inside the drawing.
+            let along = (p.intensity / x0).ln() / (x1 / x0).ln();
+            let (dx, h) = if along > 0.75 {
+                (-9, HPos::Right)
+            } else {
+                (9, HPos::Left)
+            };
             EmptyElement::at((p.intensity, p.gflops))
                 + Text::new(
                     p.id.clone(),
-                    (9, 0),
-                    font(12.0, &FG).pos(Pos::new(HPos::Left, VPos::Center)),
+                    (dx, 0),
+                    font(12.0, &FG).pos(Pos::new(h, VPos::Center)),
                 )
         }))?;
         if !kernels.is_empty() {

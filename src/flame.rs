@@ -53,9 +53,17 @@ window.addEventListener('message', function (e) {
 });
 "#;
 
-/// Adds [`THEME_CSS`] after inferno's styles and [`THEME_JS`] before the end of the document.
+/// inferno's script sizes the frames to the drawing's width minus padding; in an `<object>`
+/// that is not laid out yet (inside a closed `<details>`, say) the width is 0 and the browser
+/// logs an error for the negative value. Clamped; the resize handler sets the real width.
+const WIDTH_LINE: &str = "frames.attributes.width.value = svg.width.baseVal.value - xpad * 2;";
+const WIDTH_LINE_CLAMPED: &str =
+    "frames.attributes.width.value = Math.max(1, svg.width.baseVal.value - xpad * 2);";
+
+/// Adds [`THEME_CSS`] after inferno's styles and [`THEME_JS`] before the end of the document,
+/// and clamps the frames' width (see [`WIDTH_LINE`]).
 pub fn themed(svg: &str) -> String {
-    let mut out = svg.to_string();
+    let mut out = svg.replace(WIDTH_LINE, WIDTH_LINE_CLAMPED);
     if let Some(pos) = out.find("</style>") {
         out.insert_str(pos, THEME_CSS);
     }
@@ -112,6 +120,7 @@ mod tests {
         assert!(a.contains("--pg-bg"));
         assert!(a.contains("perfguideTheme"));
         assert!(a.find("--pg-bg").unwrap() < a.find("</style>").unwrap());
+        assert!(a.contains(WIDTH_LINE_CLAMPED) && !a.contains(WIDTH_LINE));
         assert!(height_of(&a).is_some_and(|h| h > 50), "{:?}", height_of(&a));
     }
 

@@ -146,15 +146,29 @@ pub struct Profile {
     /// just before (the overhead check).
     pub profiled_call_s: Option<f64>,
     pub unprofiled_call_s: Option<f64>,
+    /// The same for CPU time (all the process's threads): what the profiler itself costs,
+    /// unlike wall time hardly moved by other programs competing for the cores.
+    #[serde(default)]
+    pub profiled_cpu_s: Option<f64>,
+    #[serde(default)]
+    pub unprofiled_cpu_s: Option<f64>,
     /// The SIMD path the variant took in the profiled process.
     pub simd_path: Option<String>,
     pub machine: String,
 }
 
 impl Profile {
-    /// Profiled over unprofiled median time per call, minus one (0.03 = 3% slower).
+    /// Profiled over unprofiled median wall time per call, minus one (0.03 = 3% slower).
     pub fn overhead(&self) -> Option<f64> {
         match (self.profiled_call_s, self.unprofiled_call_s) {
+            (Some(p), Some(u)) if u > 0.0 => Some(p / u - 1.0),
+            _ => None,
+        }
+    }
+
+    /// The same for CPU time per call.
+    pub fn cpu_overhead(&self) -> Option<f64> {
+        match (self.profiled_cpu_s, self.unprofiled_cpu_s) {
             (Some(p), Some(u)) if u > 0.0 => Some(p / u - 1.0),
             _ => None,
         }
@@ -404,11 +418,9 @@ pub fn sample_in_worker(request: &Request, spec: &SampleSpec) -> Result<Profile,
     let started = Instant::now();
     // At least `seconds`, and on until MIN_SAMPLES samples were taken (a busy machine
     // delivers fewer: a descheduled thread's timer signals merge), for at most 4 times as long.
-    let mut profiled = Vec::new();
+    let mut profiled = CallTimes::default();
     loop {
-        let t = Instant::now();
-        run();
-        profiled.push(t.elapsed().as_secs_f64());
+        profiled.call(&run);
         let elapsed = started.elapsed().as_secs_f64();
         let enough = LEAF_NEXT.load(Ordering::Relaxed) as u64 >= MIN_SAMPLES;
         if (elapsed >= spec.seconds && enough) || elapsed >= 4.0 * spec.seconds {
@@ -453,9 +465,11 @@ pub fn sample_in_worker(request: &Request, spec: &SampleSpec) -> Result<Profile,
         folded: Vec::new(),
         seconds,
         rate_hz: total as f64 / seconds.max(1e-9) / tids.len().max(1) as f64,
-        calls: profiled.len() as u64,
-        profiled_call_s: median(&profiled),
-        unprofiled_call_s: median(&unprofiled),
+        calls: profiled.wall.len() as u64,
+        profiled_call_s: median(&profiled.wall),
+        unprofiled_call_s: median(&unprofiled.wall),
+        profiled_cpu_s: median(&profiled.cpu),
+        unprofiled_cpu_s: median(&unprofiled.cpu),
         simd_path: (variant.simd_path)().map(str::to_string),
         machine: crate::machine::Machine::current().short(),
     };
@@ -464,15 +478,30 @@ pub fn sample_in_worker(request: &Request, spec: &SampleSpec) -> Result<Profile,
 
 /// Calls `f` until `seconds` have passed and at least `min_calls` calls were made; returns
 /// each call's wall time.
-fn time_calls(f: &dyn Fn(), seconds: f64, min_calls: usize) -> Vec<f64> {
+fn time_calls(f: &dyn Fn(), seconds: f64, min_calls: usize) -> CallTimes {
     let start = Instant::now();
-    let mut times = Vec::new();
-    while times.len() < min_calls || start.elapsed().as_secs_f64() < seconds {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed().as_secs_f64());
+    let mut times = CallTimes::default();
+    while times.wall.len() < min_calls || start.elapsed().as_secs_f64() < seconds {
+        times.call(f);
     }
     times
+}
+
+/// Wall and CPU time of each call.
+#[derive(Default)]
+struct CallTimes {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
+impl CallTimes {
+    fn call(&mut self, f: &dyn Fn()) {
+        let cpu = crate::harness::process_cpu_seconds();
+        let t = Instant::now();
+        f();
+        self.wall.push(t.elapsed().as_secs_f64());
+        self.cpu.push(crate::harness::process_cpu_seconds() - cpu);
+    }
 }
 
 fn median(values: &[f64]) -> Option<f64> {
@@ -1150,6 +1179,8 @@ pub fn profile_instructions(need: &ProfileNeed, timeout: Duration) -> Result<Pro
         calls: 1,
         profiled_call_s: None,
         unprofiled_call_s: None,
+        profiled_cpu_s: None,
+        unprofiled_cpu_s: None,
         simd_path: run.simd_path,
         machine: crate::machine::Machine::current().short(),
     })
@@ -1632,11 +1663,15 @@ fn table_html(profile: &Profile, record: Option<&crate::store::Record>) -> Strin
                 profile.overhead(),
             ) {
                 notes.push(format!(
-                    "Profiling overhead: {} per call while profiled (median of {} calls) against {} without the profiler in the same process, {:+.1}%{}.",
+                    "Profiling overhead: {} per call while profiled (median of {} calls) against {} without the profiler in the same process, {:+.1}%{}{}.",
                     format_seconds(p),
                     profile.calls,
                     format_seconds(u),
                     100.0 * o,
+                    profile.cpu_overhead().map_or(String::new(), |c| format!(
+                        " ({:+.1}% in CPU time, which other programs on the machine hardly affect)",
+                        100.0 * c
+                    )),
                     record.map_or(String::new(), |r| format!(
                         "; the stored measurement's median is {}",
                         format_seconds(r.summary.median)
@@ -1738,10 +1773,13 @@ pub fn cli(
                 profile.overhead(),
             ) {
                 println!(
-                    "median per call: {} profiled, {} unprofiled ({:+.1}% overhead)",
+                    "median per call: {} profiled, {} unprofiled ({:+.1}% overhead{})",
                     crate::fragments::format_seconds(p),
                     crate::fragments::format_seconds(u),
-                    100.0 * o
+                    100.0 * o,
+                    profile
+                        .cpu_overhead()
+                        .map_or(String::new(), |c| format!("; CPU time {:+.1}%", 100.0 * c))
                 );
             }
         }
@@ -2038,6 +2076,8 @@ totals: 1010
             calls: 25,
             profiled_call_s: Some(0.1),
             unprofiled_call_s: None,
+            profiled_cpu_s: None,
+            unprofiled_cpu_s: None,
             simd_path: None,
             machine: "Test CPU".into(),
         }
