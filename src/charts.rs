@@ -388,14 +388,23 @@ pub fn ladder(
                         font(12.0, &FG).pos(Pos::new(HPos::Left, VPos::Center)),
                     )
             }))?;
+            // The legend sits in the title row, right-aligned, where no bar or label can be.
             if languages.len() > 1 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(BG.mix(0.9))
-                    .border_style(GRID)
-                    .label_font(font(13.0, &FG))
-                    .draw()?;
+                let mut x = WIDTH as i32 - 12;
+                for lang in languages.iter().rev() {
+                    let name = if *lang == "python" { "Python" } else { "Rust" };
+                    x -= 8 * name.len() as i32 + 4;
+                    root.draw(&Text::new(
+                        name,
+                        (x, 14),
+                        font(13.0, &FG).pos(Pos::new(HPos::Left, VPos::Center)),
+                    ))?;
+                    root.draw(&Rectangle::new(
+                        [(x - 18, 8), (x - 6, 20)],
+                        colour_of(lang).filled(),
+                    ))?;
+                    x -= 34;
+                }
             }
             Ok(())
         })();

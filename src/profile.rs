@@ -1636,9 +1636,9 @@ fn table_html(profile: &Profile, record: Option<&crate::store::Record>) -> Strin
     if rest > 0 {
         let others = profile.functions.len().saturating_sub(rows.len());
         html.push_str(&format!(
-            "<tr class=\"other\"><th scope=\"row\">{others} other function{}</th><td>{:.1}% <span class=\"count\">{}</span></td><td></td></tr>\n",
+            "<tr class=\"other\"><th scope=\"row\">{others} other function{}</th><td>{} <span class=\"count\">{}</span></td><td></td></tr>\n",
             if others == 1 { "" } else { "s" },
-            self_pct.last().copied().unwrap_or(0.0),
+            percent_text(self_pct.last().copied().unwrap_or(0.0), rest),
             thousands(rest)
         ));
     }
