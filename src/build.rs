@@ -61,6 +61,64 @@ pub struct BuildOptions {
     /// same process: finding it imports the rungs' packages, which takes seconds, and serve
     /// rebuilds on every edit.
     pub python_cache: Option<std::sync::Arc<std::sync::OnceLock<crate::plan::PythonSide>>>,
+    /// Chapters rendered by earlier builds of the same process (serve), so that an edit
+    /// re-renders only the chapters it changed.
+    pub render_cache: Option<std::sync::Arc<RenderCache>>,
+}
+
+/// Rendered chapters by a hash of everything rendering reads (the Markdown with its line
+/// origins, the directive fragments, the section number). Syntax highlighting is most of a
+/// build's time, and `perfguide serve` rebuilds on every save: with this cache it renders
+/// only the chapters an edit touched. Entries not used by a build are dropped after it.
+#[derive(Debug, Default)]
+pub struct RenderCache {
+    /// (used by the current build, left from the previous one)
+    chapters: std::sync::Mutex<(ChapterMap, ChapterMap)>,
+}
+
+type ChapterMap = std::collections::HashMap<[u8; 32], RenderedChapter>;
+
+impl RenderCache {
+    fn get(&self, key: &[u8; 32]) -> Option<RenderedChapter> {
+        let mut maps = self.chapters.lock().unwrap_or_else(|p| p.into_inner());
+        let (current, previous) = &mut *maps;
+        if let Some(hit) = previous.remove(key) {
+            current.insert(*key, hit);
+        }
+        current.get(key).cloned()
+    }
+
+    fn put(&self, key: [u8; 32], chapter: RenderedChapter) {
+        let mut maps = self.chapters.lock().unwrap_or_else(|p| p.into_inner());
+        maps.0.insert(key, chapter);
+    }
+
+    /// Ends a build: what it did not use is forgotten at the end of the next one.
+    fn finish_build(&self) {
+        let mut maps = self.chapters.lock().unwrap_or_else(|p| p.into_inner());
+        maps.1 = std::mem::take(&mut maps.0);
+    }
+
+    /// The key of one chapter's render inputs.
+    fn key(prepared: &Prepared<'_>, number: Option<&str>, fragments: &[Fragment]) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        for part in [
+            prepared.rel.to_string_lossy().as_bytes(),
+            prepared.substituted.markdown.as_bytes(),
+            format!("{:?}", prepared.expanded.origins).as_bytes(),
+            number.unwrap_or("-").as_bytes(),
+        ] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        for f in fragments {
+            for part in [f.html.as_bytes(), f.text.as_bytes()] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
+        }
+        *h.finalize().as_bytes()
+    }
 }
 
 /// What a build did, for the terminal.
@@ -139,9 +197,9 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
     let mut renderer = renderer(&book, &measured, options);
     let mut site = if options.stale_ok {
         let mut marking = crate::serve::StaleFragments::new(&mut renderer, &measured);
-        render_site(&book, &prepared, &mut marking)?
+        render_site_with(&book, &prepared, &mut marking, options.render_cache.as_deref())?
     } else {
-        render_site(&book, &prepared, &mut renderer)?
+        render_site_with(&book, &prepared, &mut renderer, options.render_cache.as_deref())?
     };
     // The programs {{#run}} ran (and the modules they import) are inputs of the pages.
     if let Some(runner) = &renderer.runner {
@@ -340,13 +398,36 @@ pub fn render_site(
     prepared: &[Prepared<'_>],
     directives: &mut dyn DirectiveRenderer,
 ) -> Result<Site> {
+    render_site_with(book, prepared, directives, None)
+}
+
+/// [`render_site`], reusing and filling a cache of rendered chapters.
+pub fn render_site_with(
+    book: &LoadedBook,
+    prepared: &[Prepared<'_>],
+    directives: &mut dyn DirectiveRenderer,
+    cache: Option<&RenderCache>,
+) -> Result<Site> {
+    let site = render_site_inner(book, prepared, directives, cache);
+    if let Some(c) = cache {
+        c.finish_build();
+    }
+    site
+}
+
+fn render_site_inner(
+    book: &LoadedBook,
+    prepared: &[Prepared<'_>],
+    directives: &mut dyn DirectiveRenderer,
+    cache: Option<&RenderCache>,
+) -> Result<Site> {
     let highlighter = Highlighter::new();
     let mut errors: Vec<SourceError> = Vec::new();
     let mut pages: Vec<Page> = Vec::new();
     for p in prepared {
         directives.start_page();
         directives.set_page_path(&nav::output_path(&p.rel));
-        match render_chapter(book, p, &highlighter, directives) {
+        match render_chapter(book, p, &highlighter, directives, cache) {
             Ok(page) => pages.push(page),
             Err(e) => collect_positioned(e, &mut errors)?,
         }
@@ -463,6 +544,7 @@ fn render_chapter(
     prepared: &Prepared<'_>,
     highlighter: &Highlighter,
     directives: &mut dyn DirectiveRenderer,
+    cache: Option<&RenderCache>,
 ) -> Result<Page> {
     let Prepared {
         chapter,
@@ -483,15 +565,26 @@ fn render_chapter(
         return Err(SourceErrors(errors).into());
     }
     let number = chapter.number.as_ref().map(|n| n.to_string());
-    let rendered = render::render_markdown(
-        &RenderInput {
-            markdown: &substituted.markdown,
-            origins: &expanded.origins,
-            section_number: number.as_deref(),
-            fragments: &fragments,
-        },
-        highlighter,
-    )?;
+    let key = cache.map(|_| RenderCache::key(prepared, number.as_deref(), &fragments));
+    let cached = cache.zip(key.as_ref()).and_then(|(c, k)| c.get(k));
+    let rendered = match cached {
+        Some(r) => r,
+        None => {
+            let r = render::render_markdown(
+                &RenderInput {
+                    markdown: &substituted.markdown,
+                    origins: &expanded.origins,
+                    section_number: number.as_deref(),
+                    fragments: &fragments,
+                },
+                highlighter,
+            )?;
+            if let Some((c, k)) = cache.zip(key) {
+                c.put(k, r.clone());
+            }
+            r
+        }
+    };
     let html = directive::splice(&rendered.html, &fragments);
     let title = expanded
         .title

@@ -58,7 +58,17 @@ pub fn measured(
     let python = if !wants_python(prepared) {
         PythonSide::default()
     } else if let Some(cache) = &options.python_cache {
-        cache.get_or_init(|| python_side(book)).clone()
+        cache
+            .get_or_init(|| {
+                if options.stale_ok {
+                    python_side_as_is(book)
+                } else {
+                    python_side(book)
+                }
+            })
+            .clone()
+    } else if options.stale_ok {
+        python_side_as_is(book)
     } else {
         python_side(book)
     };
@@ -212,6 +222,36 @@ fn python_interpreter(book: &LoadedBook) -> Result<Interpreter, String> {
         std::path::PathBuf::from(configured)
     };
     python::describe(&path).map_err(|e| format!("{e:#}"))
+}
+
+/// The Python side for `perfguide serve` (stale_ok): the project's virtual environment
+/// when it exists, else `[python] interpreter`; never creates or installs anything, which
+/// takes minutes and is `perfguide build`'s job.
+fn python_side_as_is(book: &LoadedBook) -> PythonSide {
+    let venv_python = book.root.join(&book.config.python.venv).join("bin/python");
+    let configured = &book.config.python.interpreter;
+    let path = if venv_python.exists() {
+        venv_python
+    } else if configured.contains('/') {
+        book.root.join(configured)
+    } else {
+        std::path::PathBuf::from(configured)
+    };
+    let listed = python::describe(&path).and_then(|interp| {
+        let rungs = python::list_rungs(&interp, &book.root)?;
+        Ok((interp, rungs))
+    });
+    match listed {
+        Ok((interp, rungs)) => PythonSide {
+            interp: Some(interp),
+            rungs,
+            unavailable: None,
+        },
+        Err(e) => PythonSide {
+            unavailable: Some(format!("{e:#}")),
+            ..PythonSide::default()
+        },
+    }
 }
 
 /// The plan: every measurement the book's directives need.

@@ -14,7 +14,7 @@
 //! Why a `.js` file that assigns a global instead of JSON: `fetch()` is refused for `file://`
 //! pages, but a `<script src>` loads from disk and from a server alike.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -91,9 +91,53 @@ struct IndexFile<'a> {
     docs: Vec<(usize, String, String, String)>,
     /// Sorted by UTF-16 code units, as JavaScript compares strings.
     terms: Vec<String>,
-    /// Per term, a flat list `[doc delta, value, doc delta, value, ...]`; value = body term
-    /// frequency (capped at 31) + 32 if in the heading + 64 if in the chapter title.
-    postings: Vec<Vec<u32>>,
+    /// Per term, the numbers `doc delta, value, doc delta, value, ...` packed by
+    /// [`pack`]; value = body term frequency (capped at 31) + 32 if in the heading + 64 if
+    /// in the chapter title.
+    postings: Vec<String>,
+}
+
+/// Digits that end a number in [`pack`], and digits that continue it.
+pub const PACK_LAST: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef";
+pub const PACK_MORE: &str = "ghijklmnopqrstuvwxyz0123456789-_";
+
+/// Packs numbers into base-32 digits, one character for each number below 32 (most doc
+/// deltas and values): half the size of a JSON array of them. search.js unpacks.
+pub fn pack(numbers: &[u32]) -> String {
+    let (last, more) = (PACK_LAST.as_bytes(), PACK_MORE.as_bytes());
+    let mut out = String::with_capacity(numbers.len() + numbers.len() / 4);
+    let mut digits = Vec::with_capacity(7);
+    for &n in numbers {
+        digits.clear();
+        let mut v = n;
+        loop {
+            digits.push((v % 32) as usize);
+            v /= 32;
+            if v == 0 {
+                break;
+            }
+        }
+        for (i, &d) in digits.iter().enumerate().rev() {
+            out.push(if i == 0 { last[d] } else { more[d] } as char);
+        }
+    }
+    out
+}
+
+/// The inverse of [`pack`] (for tests and tools).
+pub fn unpack(packed: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    let mut acc: u32 = 0;
+    for c in packed.chars() {
+        if let Some(d) = PACK_MORE.find(c) {
+            acc = acc.checked_mul(32)? + d as u32;
+        } else {
+            let d = PACK_LAST.find(c)?;
+            out.push(acc.checked_mul(32)? + d as u32);
+            acc = 0;
+        }
+    }
+    Some(out)
 }
 
 #[derive(Serialize)]
@@ -108,33 +152,17 @@ struct ClientConfig {
 pub fn build_index(docs: &[Document<'_>], config: &SearchConfig) -> SearchIndex {
     let mut chapters = Vec::with_capacity(docs.len());
     let mut entries = Vec::new();
-    // term -> doc -> value
-    let mut inverted: BTreeMap<String, BTreeMap<usize, u32>> = BTreeMap::new();
+    let mut postings = Postings::default();
     for (ci, doc) in docs.iter().enumerate() {
         chapters.push((doc.number.unwrap_or("").to_string(), doc.title, doc.path));
         for section in sections(doc.html) {
             let di = entries.len();
-            let mut add = |word: String, bits: u32| {
-                let v = inverted.entry(word).or_default().entry(di).or_insert(0);
-                if bits == 0 {
-                    if *v & 31 < TF_CAP {
-                        *v += 1;
-                    }
-                } else {
-                    *v |= bits;
-                }
-            };
             if section.id.is_none() {
-                for w in index_words(doc.title) {
-                    add(w, IN_TITLE);
-                }
+                postings.add(doc.title, di, IN_TITLE);
             }
-            for w in index_words(&section.heading) {
-                add(w, IN_HEADING);
-            }
-            for w in index_words(&section.text).chain(index_words(&section.extra)) {
-                add(w, 0);
-            }
+            postings.add(&section.heading, di, IN_HEADING);
+            postings.add(&section.text, di, 0);
+            postings.add(&section.extra, di, 0);
             entries.push((
                 ci,
                 section.heading,
@@ -143,6 +171,7 @@ pub fn build_index(docs: &[Document<'_>], config: &SearchConfig) -> SearchIndex 
             ));
         }
     }
+    let inverted = postings.terms;
     let mut terms: Vec<(String, BTreeMap<usize, u32>)> = inverted.into_iter().collect();
     terms.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
     let mut names = Vec::with_capacity(terms.len());
@@ -156,7 +185,7 @@ pub fn build_index(docs: &[Document<'_>], config: &SearchConfig) -> SearchIndex 
             last = d;
         }
         names.push(term);
-        postings.push(list);
+        postings.push(pack(&list));
     }
     let n_terms = names.len();
     let n_docs = entries.len();
@@ -185,19 +214,62 @@ pub fn build_index(docs: &[Document<'_>], config: &SearchConfig) -> SearchIndex 
     }
 }
 
+/// The inverted index while it is built: term -> document -> value (see `IndexFile`).
+#[derive(Default)]
+struct Postings {
+    terms: HashMap<String, BTreeMap<usize, u32>>,
+    /// Token -> its index word (`None` for stop words and numbers): stemming each distinct
+    /// token once makes the index several times faster to build.
+    words: HashMap<String, Option<String>>,
+}
+
+impl Postings {
+    /// Adds the words of `text` to document `doc`: as body text (`bits == 0`, counted) or as
+    /// a title or heading word (`bits` set).
+    fn add(&mut self, text: &str, doc: usize, bits: u32) {
+        for token in tokens(text) {
+            let word = self
+                .words
+                .entry(token)
+                .or_insert_with_key(|t| index_word(t));
+            let Some(word) = word else { continue };
+            let v = match self.terms.get_mut(word.as_str()) {
+                Some(docs) => docs.entry(doc).or_insert(0),
+                None => self
+                    .terms
+                    .entry(word.clone())
+                    .or_default()
+                    .entry(doc)
+                    .or_insert(0),
+            };
+            if bits == 0 {
+                if *v & TF_CAP < TF_CAP {
+                    *v += 1;
+                }
+            } else {
+                *v |= bits;
+            }
+        }
+    }
+}
+
+/// A lowercased token's index word: `None` for stop words, pure numbers and one-letter
+/// tokens, else its stem.
+fn index_word(token: &str) -> Option<String> {
+    if token.chars().count() < 2
+        || token.chars().all(|c| c.is_numeric())
+        || STOP_WORDS.contains(&token)
+    {
+        None
+    } else {
+        Some(stem(token))
+    }
+}
+
 /// The words of `text` that go into the index: tokens, lowercased, without stop words, pure
 /// numbers and one-letter tokens, stemmed.
 pub fn index_words(text: &str) -> impl Iterator<Item = String> + '_ {
-    tokens(text).filter_map(|t| {
-        if t.chars().count() < 2
-            || t.chars().all(|c| c.is_numeric())
-            || STOP_WORDS.contains(&t.as_str())
-        {
-            None
-        } else {
-            Some(stem(&t))
-        }
-    })
+    tokens(text).filter_map(|t| index_word(&t))
 }
 
 /// Splits text into lowercased runs of letters and digits (Unicode `Alphabetic` and
@@ -638,8 +710,11 @@ impl Scanner {
         let class = attr(attrs, "class").unwrap_or_default();
         let has_class = |c: &str| class.split_whitespace().any(|x| x == c);
         // The h1 is the chapter title, indexed as such.
+        // `data-search-ignore`: notes that are not the chapter's content (serve's
+        // "stale" and "not measured yet" notes).
         let skipped = SKIPPED.contains(&name)
             || name == "h1"
+            || attr(attrs, "data-search-ignore").is_some()
             || (name == "a" && has_class("header-anchor"))
             || (name == "span" && has_class("section-number"));
         if skipped {
@@ -962,6 +1037,7 @@ mod tests {
             "<svg><text>axis label</text><svg><text>inner</text></svg></svg>",
             "<script>var hidden = 1;</script><!-- a comment -->",
             "<h3 id=\"more\">More</h3><p>a<br>b <img src=\"x.png\" alt=\"A plot\"></p>",
+            "<p class=\"stale-note\" data-search-ignore>a serve note</p>",
             "<h4 id=\"deep\">Deep</h4><p>still more</p>"
         );
         let s = sections(html);
@@ -974,6 +1050,17 @@ mod tests {
         assert_eq!(s[1].extra, "let x");
         assert_eq!(s[2].heading, "More");
         assert_eq!(s[2].text, "a b A plot Deep still more");
+    }
+
+    #[test]
+    fn packing_round_trips() {
+        let numbers = [0, 1, 31, 32, 33, 64, 65, 1023, 1024, 123_456, u32::MAX];
+        let packed = pack(&numbers);
+        assert_eq!(unpack(&packed).unwrap(), numbers);
+        assert_eq!(pack(&[0, 1, 31]), "ABf");
+        assert_eq!(pack(&[32]), "hA");
+        assert_eq!(unpack("h"), Some(vec![]), "an unfinished number is dropped");
+        assert_eq!(unpack("A?"), None);
     }
 
     #[test]
@@ -1028,12 +1115,13 @@ mod tests {
             .collect();
         let clock = terms.iter().position(|t| *t == "clock").unwrap();
         // Doc 0 once, doc 1 (delta 1) once.
-        assert_eq!(v["postings"][clock], serde_json::json!([0, 1, 1, 1]));
+        let post = |i: usize| unpack(v["postings"][i].as_str().unwrap()).unwrap();
+        assert_eq!(post(clock), [0, 1, 1, 1]);
         let time = terms.iter().position(|t| *t == "time").unwrap();
         // Title of doc 0 (64) plus "time" in its body (1).
-        assert_eq!(v["postings"][time], serde_json::json!([0, 65]));
+        assert_eq!(post(time), [0, 65]);
         let stat = terms.iter().position(|t| *t == "statist").unwrap();
-        assert_eq!(v["postings"][stat], serde_json::json!([1, 32]));
+        assert_eq!(post(stat), [1, 32]);
         assert_eq!(idx.hash.len(), 10);
         assert_eq!(
             chapters_with(&docs, "profilers"),

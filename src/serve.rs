@@ -72,14 +72,20 @@ pub fn serve(opts: &ServeOptions) -> Result<()> {
         dest_dir: Some(dest.clone()),
         stale_ok: true,
         python_cache: Some(Arc::default()),
+        render_cache: Some(Arc::default()),
         ..BuildOptions::default()
     };
     let live = Arc::new(Live::default());
+    // Watching starts before the first build, so no change is missed; changes made during
+    // it wait in the queue.
+    let mut watcher = Watch::start(&root, &dest)?;
     let started = Instant::now();
     match rebuild(&root, &options, &live) {
         Outcome::Failed(_) => eprintln!("error: the book did not build; serving the error"),
         _ => eprintln!("built {} in {:.2?}", dest.display(), started.elapsed()),
     }
+    // The first build knows the included files.
+    watcher.refresh(&root, &dest);
     let host = if opts.host.contains(':') && !opts.host.starts_with('[') {
         format!("[{}]", opts.host) // an IPv6 address
     } else {
@@ -95,7 +101,7 @@ pub fn serve(opts: &ServeOptions) -> Result<()> {
     if opts.open {
         open_browser(&url);
     }
-    watch(&root, &dest, &options, &live)
+    watch(watcher, &root, &dest, &options, &live)
 }
 
 /// What a rebuild did.
@@ -140,26 +146,57 @@ pub fn rebuild(root: &Path, options: &BuildOptions, live: &Live) -> Outcome {
 const DEBOUNCE_QUIET: Duration = Duration::from_millis(20);
 const DEBOUNCE_MAX: Duration = Duration::from_millis(200);
 
-/// Watches the book's inputs and rebuilds on every change; returns only on a watcher error.
-fn watch(root: &Path, dest: &Path, options: &BuildOptions, live: &Live) -> Result<()> {
-    let (tx, rx) = mpsc::channel();
-    let mut watcher = notify::recommended_watcher(tx).context("starting the file watcher")?;
-    let mut watched: BTreeMap<PathBuf, bool> = BTreeMap::new();
-    let mut inputs = Inputs::of(root, dest);
-    inputs.update_watches(&mut watcher, &mut watched);
+/// The file watcher and what it watches.
+struct Watch {
+    rx: mpsc::Receiver<notify::Result<notify::Event>>,
+    watcher: notify::RecommendedWatcher,
+    watched: BTreeMap<PathBuf, bool>,
+    inputs: Inputs,
+}
+
+impl Watch {
+    fn start(root: &Path, dest: &Path) -> Result<Watch> {
+        let (tx, rx) = mpsc::channel();
+        let watcher = notify::recommended_watcher(tx).context("starting the file watcher")?;
+        let mut w = Watch {
+            rx,
+            watcher,
+            watched: BTreeMap::new(),
+            inputs: Inputs::default(),
+        };
+        w.refresh(root, dest);
+        Ok(w)
+    }
+
+    /// Book.toml or an include may have changed what is read.
+    fn refresh(&mut self, root: &Path, dest: &Path) {
+        self.inputs = Inputs::of(root, dest);
+        self.inputs
+            .update_watches(&mut self.watcher, &mut self.watched);
+    }
+}
+
+/// Rebuilds on every change of the book's inputs; returns only on a watcher error.
+fn watch(
+    mut w: Watch,
+    root: &Path,
+    dest: &Path,
+    options: &BuildOptions,
+    live: &Live,
+) -> Result<()> {
     loop {
-        let Ok(first) = rx.recv() else {
+        let Ok(first) = w.rx.recv() else {
             anyhow::bail!("the file watcher stopped");
         };
-        if !event_is_relevant(&first, &inputs) {
+        if !event_is_relevant(&first, &w.inputs) {
             continue;
         }
         let start = Instant::now();
         let mut changed: BTreeSet<PathBuf> = paths_of(&first);
         while start.elapsed() < DEBOUNCE_MAX {
-            match rx.recv_timeout(DEBOUNCE_QUIET) {
+            match w.rx.recv_timeout(DEBOUNCE_QUIET) {
                 Ok(ev) => {
-                    if event_is_relevant(&ev, &inputs) {
+                    if event_is_relevant(&ev, &w.inputs) {
                         changed.extend(paths_of(&ev));
                     }
                 }
@@ -173,6 +210,7 @@ fn watch(root: &Path, dest: &Path, options: &BuildOptions, live: &Live) -> Resul
         let outcome = rebuild(root, options, live);
         let names: Vec<String> = changed
             .iter()
+            .filter(|p| w.inputs.is_input(p))
             .map(|p| crate::diag::display_path(p, root).display().to_string())
             .collect();
         match outcome {
@@ -180,9 +218,7 @@ fn watch(root: &Path, dest: &Path, options: &BuildOptions, live: &Live) -> Resul
             Outcome::Unchanged => {}
             Outcome::Failed(_) => eprintln!("(the previous build is still served)"),
         }
-        // Book.toml or an include may have changed what is read.
-        inputs = Inputs::of(root, dest);
-        inputs.update_watches(&mut watcher, &mut watched);
+        w.refresh(root, dest);
     }
 }
 
@@ -365,6 +401,14 @@ impl DirectiveRenderer for StaleFragments<'_, '_> {
         self.inner.start_page();
     }
 
+    fn set_page_path(&mut self, path: &str) {
+        self.inner.set_page_path(path);
+    }
+
+    fn take_files(&mut self) -> BTreeMap<String, Vec<u8>> {
+        self.inner.take_files()
+    }
+
     fn render(&mut self, d: &Located) -> Result<Fragment, SourceError> {
         let needs =
             crate::fragments::needs(d, self.cores, &self.measured.python.rungs).unwrap_or_default();
@@ -392,7 +436,7 @@ const STALE_TITLE: &str = "measured for an older version of the code, the compil
 
 fn mark_stale(f: Fragment, block: bool) -> Fragment {
     let badge = format!(
-        "<span class=\"stale\" title=\"{}\">stale</span>",
+        "<span class=\"stale\" data-search-ignore title=\"{}\">stale</span>",
         escape_html(STALE_TITLE)
     );
     let html = if block {
@@ -400,7 +444,7 @@ fn mark_stale(f: Fragment, block: bool) -> Fragment {
             .html
             .replacen("<table class=\"", "<table class=\"stale ", 1);
         format!(
-            "<div class=\"stale-block\">\n<p class=\"stale-note\">{badge} These numbers were measured for an older version of the code, the compiler or the machine. <code>perfguide serve</code> never measures; <code>perfguide build</code> measures them again.</p>\n{marked}</div>\n"
+            "<div class=\"stale-block\">\n<p class=\"stale-note\" data-search-ignore>{badge} These numbers were measured for an older version of the code, the compiler or the machine. <code>perfguide serve</code> never measures; <code>perfguide build</code> measures them again.</p>\n{marked}</div>\n"
         )
     } else {
         format!("<span class=\"stale-value\">{} {badge}</span>", f.html)
@@ -418,19 +462,24 @@ fn not_measured_yet(
     block: bool,
 ) -> Fragment {
     let what = if missing.is_empty() {
-        error.message.clone()
+        error.message.trim_end_matches('.').to_string()
     } else {
         format!("no measurement of {} yet", missing.join(", "))
     };
+    let advice = if what.contains("perfguide build") {
+        ""
+    } else {
+        " <code>perfguide build</code> measures it."
+    };
     let html = if block {
         format!(
-            "<div class=\"not-measured-yet\" role=\"note\"><p><span class=\"stale\">not measured yet</span> <code>{}</code>: {}. <code>perfguide serve</code> never measures; <code>perfguide build</code> does.</p></div>\n",
+            "<div class=\"not-measured-yet\" role=\"note\" data-search-ignore><p><span class=\"stale\">not measured yet</span> <code>{}</code>: {}. <code>perfguide serve</code> never measures.{advice}</p></div>\n",
             escape_html(directive),
-            escape_html(&what)
+            code_spans(&escape_html(&what))
         )
     } else {
         format!(
-            "<span class=\"measure not-measured-yet\" title=\"{}\"><span class=\"stale\">not measured yet</span></span>",
+            "<span class=\"measure not-measured-yet\" data-search-ignore title=\"{}\"><span class=\"stale\">not measured yet</span></span>",
             escape_html(&format!(
                 "{directive}: {what}; `perfguide build` measures it"
             ))
@@ -440,6 +489,25 @@ fn not_measured_yet(
         html,
         text: "(not measured yet)".into(),
     }
+}
+
+/// `a `b` c` -> `a <code>b</code> c` (messages quote commands in backticks).
+fn code_spans(escaped: &str) -> String {
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escaped.to_string(); // an unpaired backtick
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code>{p}</code>")
+            } else {
+                p.to_string()
+            }
+        })
+        .collect()
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1022,5 +1090,14 @@ mod tests {
         assert!(m.html.contains("pi/scalar"));
         let m = not_measured_yet("{{#measure <x>}}", &[], &err, false);
         assert!(m.html.contains("&lt;x&gt;"));
+        let err = SourceError::new(PathBuf::from("a.md"), 1, "no image; run `perfguide build`.");
+        let m = not_measured_yet("{{#chart x}}", &[], &err, true);
+        assert!(
+            m.html.contains("run <code>perfguide build</code>. "),
+            "{}",
+            m.html
+        );
+        assert_eq!(code_spans("a `b` c"), "a <code>b</code> c");
+        assert_eq!(code_spans("a `b"), "a `b");
     }
 }

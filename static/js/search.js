@@ -180,6 +180,26 @@
   var INDEX_GLOBAL = "perfguideSearchIndex";
   var TITLE_BIT = 64, HEADING_BIT = 32, TF_MASK = 31;
 
+  /* Postings are packed base-32 numbers (src/search.rs `pack`): a digit from LAST ends a
+   * number, one from MORE continues it. */
+  var LAST = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef";
+  var MORE = "ghijklmnopqrstuvwxyz0123456789-_";
+  var DIGIT = {};
+  for (var di = 0; di < 32; di++) {
+    DIGIT[LAST.charAt(di)] = di;
+    DIGIT[MORE.charAt(di)] = di + 32;
+  }
+  function unpack(s) {
+    var out = [];
+    var acc = 0;
+    for (var i = 0; i < s.length; i++) {
+      var d = DIGIT[s.charAt(i)];
+      if (d >= 32) acc = acc * 32 + d - 32;
+      else { out.push(acc * 32 + d); acc = 0; }
+    }
+    return out;
+  }
+
   /* Prepares a loaded index for querying: document lengths for the ranking. */
   function prepare(raw) {
     var lens = new Array(raw.docs.length);
@@ -192,6 +212,7 @@
     for (var s = 0; s < raw.stop.length; s++) stop[raw.stop[s]] = true;
     return {
       raw: raw,
+      postings: new Array(raw.terms.length), // unpacked on first use
       lens: lens,
       avgLen: raw.docs.length ? total / raw.docs.length : 1,
       stop: stop,
@@ -265,7 +286,8 @@
       var best = {};
       var terms = matchingTerms(idx, qts[qi]);
       for (var t = 0; t < terms.length; t++) {
-        var post = raw.postings[terms[t][0]];
+        var ti = terms[t][0];
+        var post = idx.postings[ti] || (idx.postings[ti] = unpack(raw.postings[ti]));
         var weight = terms[t][1];
         var df = post.length / 2;
         var idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
@@ -373,6 +395,7 @@
   var api = {
     tokens: tokens,
     stem: stem,
+    unpack: unpack,
     prepare: prepare,
     search: search,
     snippet: snippet,

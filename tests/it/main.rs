@@ -5,9 +5,11 @@
 //! messages and the written site.
 
 mod book_test;
+mod browser;
 mod conformance;
 mod errors;
 mod measure;
 mod output;
 mod python;
 mod run;
+mod serve;
