@@ -197,9 +197,19 @@ pub fn build(root: &Path, options: &BuildOptions) -> Result<BuildReport> {
     let mut renderer = renderer(&book, &measured, options);
     let mut site = if options.stale_ok {
         let mut marking = crate::serve::StaleFragments::new(&mut renderer, &measured);
-        render_site_with(&book, &prepared, &mut marking, options.render_cache.as_deref())?
+        render_site_with(
+            &book,
+            &prepared,
+            &mut marking,
+            options.render_cache.as_deref(),
+        )?
     } else {
-        render_site_with(&book, &prepared, &mut renderer, options.render_cache.as_deref())?
+        render_site_with(
+            &book,
+            &prepared,
+            &mut renderer,
+            options.render_cache.as_deref(),
+        )?
     };
     // The programs {{#run}} ran (and the modules they import) are inputs of the pages.
     if let Some(runner) = &renderer.runner {
@@ -446,7 +456,9 @@ fn render_site_inner(
         // loads the index that matches it while unchanged indexes stay cached.
         let script = files.files.get("js/search.js").map_or(&[][..], |b| &b[..]);
         let js = busted("js/search.js", script);
-        assets_root.js.insert(1, format!("{js}&index={}", index.hash));
+        assets_root
+            .js
+            .insert(1, format!("{js}&index={}", index.hash));
         files.insert(crate::search::INDEX_FILE, index.js);
     }
     for (path, bytes) in directives.take_files() {
