@@ -208,20 +208,14 @@ fn python_side(book: &LoadedBook) -> PythonSide {
     }
 }
 
-/// The interpreter: the project's virtual environment (`[python] venv`) when it exists,
-/// else `[python] interpreter` (a command on PATH, or a path relative to the book root).
+/// The interpreter: the project's virtual environment, created from the pinned requirements
+/// when `[python] auto-install` is on (pyenv.rs), else `[python] interpreter` as it is.
 fn python_interpreter(book: &LoadedBook) -> Result<Interpreter, String> {
-    let venv_python = book.root.join(&book.config.python.venv).join("bin/python");
-    if venv_python.exists() {
-        return python::describe(&venv_python).map_err(|e| format!("{e:#}"));
-    }
-    let configured = &book.config.python.interpreter;
-    let path = if configured.contains('/') {
-        book.root.join(configured)
-    } else {
-        std::path::PathBuf::from(configured)
-    };
-    python::describe(&path).map_err(|e| format!("{e:#}"))
+    let env = crate::pyenv::prepare(&book.root, &book.config.python, &mut |line: &str| {
+        eprintln!("python: {line}")
+    })
+    .map_err(|u| u.reason)?;
+    python::describe(&env.python).map_err(|e| format!("{e:#}"))
 }
 
 /// The Python side for `perfguide serve` (stale_ok): the project's virtual environment
@@ -337,13 +331,31 @@ fn measure_python(
             todo.join("\n  ")
         );
     }
-    eprintln!(
-        "measuring {} Python rung(s): {}",
-        todo.len(),
-        todo.join(", ")
-    );
+    // One harness run per kernel: each stays within `[python] timeout-seconds` however many
+    // kernels a build needs (the pure-Python rungs alone take tens of seconds a call).
     let timeout = Duration::from_secs(book.config.python.timeout_seconds);
-    let records = python::run_harness(&interp, &book.root, &todo, options.quick, timeout)?;
+    let mut by_kernel: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for id in &todo {
+        by_kernel
+            .entry(id.split('/').next().unwrap_or(id))
+            .or_default()
+            .push(id.clone());
+    }
+    let mut records = Vec::new();
+    for (kernel, ids) in &by_kernel {
+        eprintln!(
+            "measuring {} Python rung(s) of {kernel}: {}",
+            ids.len(),
+            ids.join(", ")
+        );
+        records.extend(python::run_harness(
+            &interp,
+            &book.root,
+            ids,
+            options.quick,
+            timeout,
+        )?);
+    }
     let ingest = python::Ingest {
         root: &book.root,
         interp: &interp,

@@ -377,7 +377,10 @@ mod tests {
         let r = parse_list(
             "pi-integration/py-pure             ok\nmandelbrot/py-numba   skipped: numba is not installed\nkmeans/*   skipped: kmeans.py cannot be imported: No module named 'numpy'\n\njunk\n",
         );
-        assert_eq!(r.kernels_unavailable["kmeans"], "kmeans.py cannot be imported: No module named 'numpy'");
+        assert_eq!(
+            r.kernels_unavailable["kmeans"],
+            "kmeans.py cannot be imported: No module named 'numpy'"
+        );
         assert_eq!(r.ids, ["pi-integration/py-pure", "mandelbrot/py-numba"]);
         assert_eq!(
             r.unavailable["mandelbrot/py-numba"],

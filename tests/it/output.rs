@@ -105,11 +105,21 @@ fn no_requests_to_other_hosts() {
 /// can build it with `--quick` without writing quick records into the real store.
 fn copy_repository(to: &std::path::Path) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let skip = ["target", "book", ".git", "node_modules", "artifacts", ".venv", "__pycache__"];
+    let skip = [
+        "target",
+        "book",
+        ".git",
+        "node_modules",
+        "artifacts",
+        ".venv",
+        "__pycache__",
+    ];
     for e in walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !skip.contains(&e.file_name().to_string_lossy().as_ref()))
+        .filter_entry(|e| {
+            e.depth() == 0 || !skip.contains(&e.file_name().to_string_lossy().as_ref())
+        })
     {
         let e = e.unwrap();
         let rel = e.path().strip_prefix(root).unwrap();
@@ -146,7 +156,10 @@ fn the_repository_guide_builds() {
         .lines()
         .filter(|l| l.starts_with("warning") && !l.contains("busy machine"))
         .collect();
-    assert!(warnings.is_empty(), "the guide builds without warnings: {warnings:#?}");
+    assert!(
+        warnings.is_empty(),
+        "the guide builds without warnings: {warnings:#?}"
+    );
     assert!(copy.path().join("book/index.html").exists());
     // `check` agrees with the build and writes nothing more.
     let check = assert_cmd::Command::cargo_bin("perfguide")
@@ -155,5 +168,9 @@ fn the_repository_guide_builds() {
         .arg(copy.path())
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }

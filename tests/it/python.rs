@@ -75,7 +75,10 @@ fn without_numba_the_build_succeeds_and_names_the_missing_rungs() {
     .unwrap();
     let pythonpath = shim.path().display().to_string();
     let run = t
-        .run_env(&["build", "--quick"], &[("PYTHONPATH", pythonpath.as_str())])
+        .run_env(
+            &["build", "--quick"],
+            &[("PYTHONPATH", pythonpath.as_str())],
+        )
         .success();
     let page = t.read("book/pi.html");
     assert!(page.contains("py-numpy"), "the NumPy rung was measured");
