@@ -1724,6 +1724,12 @@ pub fn cli(
     top: usize,
 ) -> Result<()> {
     let cores = crate::build::cores();
+    if threads.is_some()
+        && let Some((_, v)) = worker::find(id)
+        && !v.threaded
+    {
+        bail!("{id} is not threaded; leave out --threads");
+    }
     let text = match threads {
         Some(t) => format!("{id}@{t}"),
         None => id.to_string(),
