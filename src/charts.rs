@@ -658,7 +658,7 @@ pub fn scaling(subject: &str, series: &[ScalingSeries], cores: usize) -> Result<
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::LowerRight)
             .background_style(BG.mix(0.9))
             .border_style(GRID)
             .label_font(font(13.0, &FG))
