@@ -230,8 +230,8 @@
     return lo;
   }
 
-  /* The query's terms: raw (lowercased) and stemmed, without stop words, numbers and
-   * duplicates, unless nothing else is left. */
+  /* The query's terms: raw (lowercased) and stemmed, without duplicates, numbers and stop
+   * words (the index has neither). */
   function queryTerms(idx, q) {
     var all = tokens(q);
     var seen = {};

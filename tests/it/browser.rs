@@ -686,3 +686,126 @@ fn the_guide_in_headless_chromium() {
         "file:// search: {f}"
     );
 }
+
+/* ------------------------------------------------------------------------------------- */
+/* Search without a browser: configuration, and ranking run under Node                    */
+/* ------------------------------------------------------------------------------------- */
+
+#[test]
+fn search_follows_the_search_config() {
+    let t = BookTest::from_fixture("conformance");
+    t.build().success();
+    let page = t.read("book/first/nested.html");
+    assert!(page.contains("id=\"search\""), "the search box");
+    assert!(
+        page.contains("src=\"../js/search.js?v=") && page.contains("&amp;index="),
+        "search.js with the index version, relative to the page"
+    );
+    let index = read_index(&t.path("book"));
+    assert_eq!(index["config"]["limit"], 20);
+    assert_eq!(index["config"]["titleBoost"], 3.0);
+
+    let toml = t.read("book.toml");
+    t.write(
+        "book.toml",
+        format!("{toml}\n[search]\nlimit-results = 7\ntitle-boost = 5\nheading-boost = 1.5\n"),
+    );
+    t.build().success();
+    let index = read_index(&t.path("book"));
+    assert_eq!(index["config"]["limit"], 7);
+    assert_eq!(index["config"]["titleBoost"], 5.0);
+    assert_eq!(index["config"]["headingBoost"], 1.5);
+
+    t.write("book.toml", format!("{toml}\n[search]\nenable = false\n"));
+    t.build().success();
+    assert!(!t.path("book/search-index.js").exists());
+    let page = t.read("book/first/nested.html");
+    assert!(
+        !page.contains("id=\"search\""),
+        "no search box without an index"
+    );
+    assert!(
+        !page.contains("search.js"),
+        "no search script without an index"
+    );
+}
+
+#[test]
+fn ranking_prefers_the_title_then_a_heading_then_the_body() {
+    let Some(tools) = tools(false) else { return };
+    let t = BookTest::from_fixture("conformance");
+    t.write(
+        "src/SUMMARY.md",
+        "# Summary\n\n- [Body](body.md)\n- [Heading](heading.md)\n- [Vectorisation](title.md)\n- [Other](other.md)\n",
+    );
+    let filler = "Measure first, then change one thing at a time. ".repeat(20);
+    t.write(
+        "src/body.md",
+        format!("# Body\n\n{filler}\n\nHere the compiler vectorised the loop.\n"),
+    );
+    t.write(
+        "src/heading.md",
+        format!("# Heading\n\n{filler}\n\n## Vectorisation by hand\n\nIntrinsics.\n"),
+    );
+    t.write("src/title.md", format!("# Vectorisation\n\n{filler}\n"));
+    t.write("src/other.md", format!("# Other\n\n{filler}\n"));
+    t.build().success();
+    let script = format!(
+        "global.window = global; require({index:?}); const s = require({js:?});\
+         const idx = s.prepare(window.perfguideSearchIndex);\
+         const out = {{}};\
+         for (const q of process.argv.slice(1)) out[q] = s.search(idx, q).map(r => r.url + ' | ' + s.snippet(r.text, r.terms));\
+         process.stdout.write(JSON.stringify(out));",
+        index = t.path("book/search-index.js").display().to_string(),
+        js = repo().join("static/js/search.js").display().to_string(),
+    );
+    let out = Command::new(&tools.node)
+        .arg("-e")
+        .arg(&script)
+        .args([
+            "vectorisation",
+            "vectorize",
+            "vectori",
+            "VECTOR",
+            "loop vectorised",
+            "zebra",
+            "the",
+        ])
+        .output()
+        .expect("running node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let urls = |q: &str| -> Vec<String> {
+        r[q].as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().split(" | ").next().unwrap().to_string())
+            .collect()
+    };
+    // British and American spellings, prefixes and case all find the same sections.
+    for q in ["vectorisation", "vectorize", "vectori", "VECTOR"] {
+        assert_eq!(
+            urls(q),
+            [
+                "title.html",
+                "heading.html#vectorisation-by-hand",
+                "body.html"
+            ],
+            "query {q}: {}",
+            r[q]
+        );
+    }
+    // Every term must match: only the body section has both words.
+    assert_eq!(urls("loop vectorised"), ["body.html"]);
+    let snippet = r["loop vectorised"][0].as_str().unwrap();
+    assert!(
+        snippet.contains("<mark>vectorised</mark> the <mark>loop</mark>"),
+        "{snippet}"
+    );
+    assert!(urls("zebra").is_empty());
+    assert!(urls("the").is_empty(), "stop words alone find nothing");
+}
