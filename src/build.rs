@@ -896,7 +896,20 @@ fn print_slug(path: &str) -> String {
     format!("ch-{}", stem.replace(['/', '.'], "-"))
 }
 
-/// Rewrites ids and internal hrefs of one chapter for print.html.
+/// Attributes print.html rewrites: ids and the attributes that refer to ids are prefixed with
+/// the chapter's slug (ids must stay unique on one page); links and resource paths are made
+/// relative to the site root, where print.html lives.
+const PRINT_ATTRS: &[&str] = &[
+    " id=\"",
+    " href=\"",
+    " src=\"",
+    " data=\"",
+    " aria-labelledby=\"",
+    " aria-describedby=\"",
+];
+
+/// Rewrites ids, id references, internal links and resource paths of one chapter for
+/// print.html.
 fn print_rewrite(
     html: &str,
     page: &str,
@@ -905,40 +918,44 @@ fn print_rewrite(
     let own = &slugs[page];
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    loop {
-        let next_id = rest.find(" id=\"");
-        let next_href = rest.find(" href=\"");
-        let (pos, is_id) = match (next_id, next_href) {
-            (None, None) => break,
-            (Some(a), None) => (a, true),
-            (None, Some(b)) => (b, false),
-            (Some(a), Some(b)) => {
-                if a < b {
-                    (a, true)
-                } else {
-                    (b, false)
-                }
-            }
-        };
-        let attr_len = if is_id { 5 } else { 7 };
-        out.push_str(&rest[..pos + attr_len]);
-        rest = &rest[pos + attr_len..];
+    while let Some((pos, attr)) = PRINT_ATTRS
+        .iter()
+        .filter_map(|a| rest.find(a).map(|p| (p, *a)))
+        .min_by_key(|(p, _)| *p)
+    {
+        out.push_str(&rest[..pos + attr.len()]);
+        rest = &rest[pos + attr.len()..];
         let Some(end) = rest.find('"') else { break };
         let value = &rest[..end];
-        if is_id {
-            out.push_str(&format!("{own}-{value}"));
-        } else if let Some(frag) = value.strip_prefix('#') {
-            out.push_str(&format!("#{own}-{frag}"));
-        } else if render::is_internal(value) {
-            let (path, frag) = value.split_once('#').unwrap_or((value, ""));
-            let target = resolve_rel(page, path);
-            match slugs.get(target.as_str()) {
-                Some(slug) if frag.is_empty() => out.push_str(&format!("#{slug}")),
-                Some(slug) => out.push_str(&format!("#{slug}-{frag}")),
-                None => out.push_str(&target),
+        match attr {
+            " id=\"" => out.push_str(&format!("{own}-{value}")),
+            " aria-labelledby=\"" | " aria-describedby=\"" => {
+                let ids: Vec<String> = value
+                    .split_whitespace()
+                    .map(|id| format!("{own}-{id}"))
+                    .collect();
+                out.push_str(&ids.join(" "));
             }
-        } else {
-            out.push_str(value);
+            " href=\"" => {
+                if let Some(frag) = value.strip_prefix('#') {
+                    out.push_str(&format!("#{own}-{frag}"));
+                } else if render::is_internal(value) {
+                    let (path, frag) = value.split_once('#').unwrap_or((value, ""));
+                    let target = resolve_rel(page, path);
+                    match slugs.get(target.as_str()) {
+                        Some(slug) if frag.is_empty() => out.push_str(&format!("#{slug}")),
+                        Some(slug) => out.push_str(&format!("#{slug}-{frag}")),
+                        None => out.push_str(&target),
+                    }
+                } else {
+                    out.push_str(value);
+                }
+            }
+            // src and data: a relative resource path, resolved from the chapter's folder.
+            _ if render::is_internal(value) && !value.starts_with('#') => {
+                out.push_str(&resolve_rel(page, value));
+            }
+            _ => out.push_str(value),
         }
         rest = &rest[end..];
     }
@@ -998,4 +1015,28 @@ pub fn describe(err: &anyhow::Error) -> String {
         s.push_str(&format!("\n  caused by: {cause}"));
     }
     s
+}
+
+#[cfg(test)]
+mod print_tests {
+    use super::*;
+
+    #[test]
+    fn print_rewrites_ids_references_links_and_resources() {
+        let slugs: std::collections::BTreeMap<&str, String> = [
+            ("examples/julia.html", "ch-examples-julia".to_string()),
+            ("index.html", "ch-index".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let html = "<h2 id=\"x\">X</h2><svg aria-labelledby=\"t d\"></svg><a href=\"../index.html#top\">i</a><img src=\"../images/j.png\" alt=\"j\"><object data=\"../profiles/f.svg\"></object><a href=\"#x\">x</a><a href=\"https://e.org/a\">e</a>";
+        let out = print_rewrite(html, "examples/julia.html", &slugs);
+        assert!(out.contains("id=\"ch-examples-julia-x\""));
+        assert!(out.contains("aria-labelledby=\"ch-examples-julia-t ch-examples-julia-d\""));
+        assert!(out.contains("href=\"#ch-index-top\""));
+        assert!(out.contains("src=\"images/j.png\""));
+        assert!(out.contains("data=\"profiles/f.svg\""));
+        assert!(out.contains("href=\"#ch-examples-julia-x\""));
+        assert!(out.contains("href=\"https://e.org/a\""));
+    }
 }

@@ -1000,7 +1000,8 @@ pub fn profile_path(store_dir: &Path, need: &ProfileNeed) -> PathBuf {
 }
 
 /// The key of a profile: the record's key (kernel source, locked crates, compiler, machine,
-/// parameters) plus the profile's own settings and format.
+/// parameters) plus the profile's own settings and format, and the profiler's own code (a
+/// fixed profiler must not keep serving profiles a buggy one recorded).
 pub fn profile_key(keys: &KeyContext, need: &ProfileNeed) -> Option<String> {
     let base = keys.key(&need.record())?;
     Some(store::key_of(&[
@@ -1008,8 +1009,12 @@ pub fn profile_key(keys: &KeyContext, need: &ProfileNeed) -> Option<String> {
         need.mode.name(),
         &SCHEMA.to_string(),
         &format!("{} {}", DEFAULT_SECONDS, RATE_HZ),
+        PROFILER_SOURCE,
     ]))
 }
+
+/// The profiler's source, compiled in, for the key above.
+const PROFILER_SOURCE: &str = concat!(include_str!("profile.rs"), include_str!("flame.rs"));
 
 /// Reads a stored profile; `None` if there is none or it does not parse (it is then
 /// re-profiled: profiles are derived data).
