@@ -345,6 +345,80 @@ pub fn busy_reason(
     (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
+/// A child process that finished: its exit status and everything it wrote.
+pub(crate) struct Finished {
+    pub status: std::process::ExitStatus,
+    pub out: String,
+    pub err: String,
+}
+
+/// Why running a child failed: the step that failed and the I/O error.
+pub(crate) struct ChildError {
+    pub step: &'static str,
+    pub error: std::io::Error,
+}
+
+/// Runs `command` with `input` on stdin, reading stdout and stderr on threads (so a chatty
+/// child cannot block on a full pipe), and waits at most `timeout`. `Ok(None)` means the
+/// child ran past the timeout and was killed. Workers for measurements and for profiles
+/// both go through here.
+pub(crate) fn run_child(
+    mut command: Command,
+    input: &[u8],
+    timeout: Duration,
+) -> Result<Option<Finished>, ChildError> {
+    let step = |step: &'static str| move |error| ChildError { step, error };
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(step("starting the worker"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input)
+            .map_err(step("sending the request"))?;
+    }
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut s);
+            }
+            s
+        })
+    };
+    let out_thread = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err_thread = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(step("waiting for the worker"))? {
+            Some(status) => break status,
+            None if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    Ok(Some(Finished {
+        status,
+        out: out_thread.join().unwrap_or_default(),
+        err: err_thread.join().unwrap_or_default(),
+    }))
+}
+
 /// Spawns `perfguide __worker`, sends the request, and waits at most `timeout`.
 pub fn run_worker(request: &Request, timeout: Duration) -> Result<Response, MeasureError> {
     let id = request.id.clone();
@@ -353,55 +427,17 @@ pub fn run_worker(request: &Request, timeout: Duration) -> Result<Response, Meas
         detail,
     };
     let exe = std::env::current_exe().map_err(|e| spawn_err(format!("finding perfguide: {e}")))?;
-    let mut child = Command::new(exe)
-        .arg("__worker")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| spawn_err(format!("starting the worker: {e}")))?;
     let json = serde_json::to_string(request).map_err(|e| spawn_err(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(json.as_bytes())
-            .map_err(|e| spawn_err(format!("sending the request: {e}")))?;
+    let mut command = Command::new(exe);
+    command.arg("__worker");
+    match run_child(command, json.as_bytes(), timeout) {
+        Ok(Some(f)) => classify(&id, f.status, &f.out, &f.err),
+        Ok(None) => Err(MeasureError::TimedOut {
+            id,
+            seconds: timeout.as_secs(),
+        }),
+        Err(e) => Err(spawn_err(format!("{}: {}", e.step, e.error))),
     }
-    // Read the pipes on threads so a chatty worker cannot block on a full pipe.
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    let out_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(o) = stdout.as_mut() {
-            let _ = o.read_to_string(&mut s);
-        }
-        s
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = stderr.as_mut() {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(MeasureError::TimedOut {
-                    id,
-                    seconds: timeout.as_secs(),
-                });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(spawn_err(format!("waiting for the worker: {e}"))),
-        }
-    };
-    let out = out_thread.join().unwrap_or_default();
-    let err = err_thread.join().unwrap_or_default();
-    classify(&id, status, &out, &err)
 }
 
 /// Turns a finished worker's status and output into a response or an error.

@@ -25,7 +25,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
@@ -1217,52 +1216,17 @@ pub(crate) fn spawn_worker(
         c.args(valgrind_args).arg(&exe);
         c
     };
-    let mut child = command
-        .arg("__worker")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("{id}: starting the worker"))?;
+    command.arg("__worker");
     let json = serde_json::to_string(input)?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(json.as_bytes())
-            .with_context(|| format!("{id}: sending the request"))?;
-    }
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    let out_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(o) = stdout.as_mut() {
-            let _ = o.read_to_string(&mut s);
-        }
-        s
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = stderr.as_mut() {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait()? {
-            Some(status) => break status,
-            None if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!(
-                    "{id}: profiling did not finish within {} s and was stopped",
-                    timeout.as_secs()
-                );
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
-        }
+    let finished = match crate::measure::run_child(command, json.as_bytes(), timeout) {
+        Ok(Some(f)) => f,
+        Ok(None) => bail!(
+            "{id}: profiling did not finish within {} s and was stopped",
+            timeout.as_secs()
+        ),
+        Err(e) => bail!("{id}: {}: {}", e.step, e.error),
     };
-    let out = out_thread.join().unwrap_or_default();
-    let err = err_thread.join().unwrap_or_default();
+    let (status, out, err) = (finished.status, finished.out, finished.err);
     if status.success() {
         return Ok(out);
     }
