@@ -352,32 +352,37 @@ pub(crate) struct Finished {
     pub err: String,
 }
 
-/// Why running a child failed: the step that failed and the I/O error.
+/// Why running a child failed: the step that failed ("starting the worker") and the I/O
+/// error.
 pub(crate) struct ChildError {
-    pub step: &'static str,
+    pub step: String,
     pub error: std::io::Error,
 }
 
 /// Runs `command` with `input` on stdin, reading stdout and stderr on threads (so a chatty
 /// child cannot block on a full pipe), and waits at most `timeout`. `Ok(None)` means the
-/// child ran past the timeout and was killed. Workers for measurements and for profiles
-/// both go through here.
+/// child ran past the timeout and was killed. `name` names the child in errors. Workers for
+/// measurements and profiles, and the Python harness, all go through here.
 pub(crate) fn run_child(
     mut command: Command,
+    name: &str,
     input: &[u8],
     timeout: Duration,
 ) -> Result<Option<Finished>, ChildError> {
-    let step = |step: &'static str| move |error| ChildError { step, error };
+    let step = |verb: &str| {
+        let step = format!("{verb} {name}");
+        move |error| ChildError { step, error }
+    };
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(step("starting the worker"))?;
+        .map_err(step("starting"))?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(input)
-            .map_err(step("sending the request"))?;
+            .map_err(step("sending the input to"))?;
     }
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -402,7 +407,7 @@ pub(crate) fn run_child(
     );
     let start = Instant::now();
     let status = loop {
-        match child.try_wait().map_err(step("waiting for the worker"))? {
+        match child.try_wait().map_err(step("waiting for"))? {
             Some(status) => break status,
             None if start.elapsed() >= timeout => {
                 let _ = child.kill();
@@ -430,7 +435,7 @@ pub fn run_worker(request: &Request, timeout: Duration) -> Result<Response, Meas
     let json = serde_json::to_string(request).map_err(|e| spawn_err(e.to_string()))?;
     let mut command = Command::new(exe);
     command.arg("__worker");
-    match run_child(command, json.as_bytes(), timeout) {
+    match run_child(command, "the worker", json.as_bytes(), timeout) {
         Ok(Some(f)) => classify(&id, f.status, &f.out, &f.err),
         Ok(None) => Err(MeasureError::TimedOut {
             id,

@@ -1218,7 +1218,8 @@ pub(crate) fn spawn_worker(
     };
     command.arg("__worker");
     let json = serde_json::to_string(input)?;
-    let finished = match crate::measure::run_child(command, json.as_bytes(), timeout) {
+    let finished = match crate::measure::run_child(command, "the worker", json.as_bytes(), timeout)
+    {
         Ok(Some(f)) => f,
         Ok(None) => bail!(
             "{id}: profiling did not finish within {} s and was stopped",

@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -161,41 +161,23 @@ pub fn run_harness(
     cmd.arg(root.join(PYTHON_DIR).join("harness.py"))
         .arg("--json")
         .arg(out_file.path())
-        .current_dir(root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .current_dir(root);
     if quick {
         cmd.arg("--quick");
     }
     for id in ids {
         cmd.arg("--filter").arg(id);
     }
-    let mut child = cmd.spawn().context("starting harness.py")?;
-    let mut stderr = child.stderr.take();
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = stderr.as_mut() {
-            let _ = std::io::Read::read_to_string(e, &mut s);
-        }
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().context("waiting for harness.py")? {
-            break status;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!(
-                "the Python harness did not finish within {} s and was stopped ({}); raise [python] timeout-seconds if the rungs are legitimately slow",
-                timeout.as_secs(),
-                ids.join(", ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let finished = match crate::measure::run_child(cmd, "harness.py", &[], timeout) {
+        Ok(Some(f)) => f,
+        Ok(None) => bail!(
+            "the Python harness did not finish within {} s and was stopped ({}); raise [python] timeout-seconds if the rungs are legitimately slow",
+            timeout.as_secs(),
+            ids.join(", ")
+        ),
+        Err(e) => bail!("{}: {}", e.step, e.error),
     };
-    let stderr = err_thread.join().unwrap_or_default();
+    let (status, stderr) = (finished.status, finished.err);
     let text = std::fs::read_to_string(out_file.path()).unwrap_or_default();
     let output: HarnessOutput = serde_json::from_str(&text).with_context(|| {
         format!(
