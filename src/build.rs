@@ -689,11 +689,7 @@ fn collect_assets(
                     path.display()
                 )
             })?;
-            let site_path = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let site_path = nav::slash_path(rel);
             list.push(busted(&site_path, &bytes));
             files.insert(site_path, bytes);
         }
@@ -731,13 +727,7 @@ fn copy_tree(
         }
         let bytes = fs::read(entry.path())
             .with_context(|| format!("reading {}", entry.path().display()))?;
-        let site_path = format!(
-            "{prefix}{}",
-            rel.components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/")
-        );
+        let site_path = format!("{prefix}{}", nav::slash_path(rel));
         files.insert(site_path, bytes);
     }
     Ok(())
@@ -756,17 +746,10 @@ fn render_page(
 ) -> Result<String> {
     let prefix = nav::path_to_root(&page.path);
     let html_cfg = &book.config.output.html;
-    let edit_url = html_cfg.edit_url_template.as_ref().map(|t| {
-        t.replace(
-            "{path}",
-            &page
-                .source
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/"),
-        )
-    });
+    let edit_url = html_cfg
+        .edit_url_template
+        .as_ref()
+        .map(|t| t.replace("{path}", &nav::slash_path(&page.source)));
     let canonical_url = html_cfg
         .site_url
         .as_ref()

@@ -8,14 +8,18 @@ use std::path::Path;
 use crate::summary::{Summary, SummaryItem};
 use crate::template::{NavLink, SidebarItem};
 
+/// A relative path as the site writes it: components joined with `/` whatever the OS uses.
+pub fn slash_path(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The output path of a chapter source (relative to the src dir), `/`-separated:
 /// `a/b.md` -> `a/b.html`, `README.md` and `a/README.md` -> `index.html`, `a/index.html`.
 pub fn output_path(source: &Path) -> String {
-    let s = source
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
+    let s = slash_path(source);
     let stem = s.strip_suffix(".md").unwrap_or(&s);
     let (dir, file) = match stem.rfind('/') {
         Some(i) => (&stem[..=i], &stem[i + 1..]),

@@ -390,13 +390,7 @@ impl Runner {
                 "name the program to run, e.g. examples/python/x.py".into(),
             ));
         }
-        let rel = canonical
-            .strip_prefix(&self.root)
-            .unwrap_or(&canonical)
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
+        let rel = crate::nav::slash_path(canonical.strip_prefix(&self.root).unwrap_or(&canonical));
         Ok(Program {
             python: canonical.extension().is_some_and(|e| e == "py"),
             abs: canonical,
