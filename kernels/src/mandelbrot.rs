@@ -226,6 +226,14 @@ pub fn ilp8(width: usize, height: usize) -> Vec<u32> {
 /// vectors, which hides the latency of each vector's dependent chain.
 pub const ROWS: usize = 4;
 
+/// Rows the AVX2 path iterates together: two, not [`ROWS`]. AVX2 has 16 vector registers,
+/// and four rows of state (z, count and mask per row, plus the constants) need about 23, so
+/// the compiler spills them to the stack. Rust aligns the stack to 16 bytes, not 32, so
+/// whether those 32-byte spills straddle cache lines depends on where the stack happens to
+/// start: the same binary took 20.5, 26.7 or 49 ms depending only on the size of its
+/// environment. Two rows fit in registers and run at one speed.
+const AVX2_ROWS: usize = 2;
+
 /// Escape counts of whole rows `first_row..` of `grid` into `out` on the given SIMD path,
 /// [`ROWS`] rows at a time (the scalar loop when `level` is [`Level::Scalar`]).
 pub fn render_rows(level: Level, grid: &Grid, orbit: Orbit, first_row: usize, out: &mut [u32]) {
@@ -251,8 +259,11 @@ pub fn render_rows(level: Level, grid: &Grid, orbit: Orbit, first_row: usize, ou
             #[cfg(target_arch = "x86_64")]
             Level::Avx2 => {
                 if full {
-                    // SAFETY: `level` is Avx2 only when avx2 and fma were detected.
-                    unsafe { avx2::rows::<ROWS>(grid, orbit, row, block) }
+                    for (h, pair) in block.chunks_mut(AVX2_ROWS * grid.width).enumerate() {
+                        let first = row + h * AVX2_ROWS;
+                        // SAFETY: `level` is Avx2 only when avx2 and fma were detected.
+                        unsafe { avx2::rows::<AVX2_ROWS>(grid, orbit, first, pair) }
+                    }
                 } else {
                     for (r, one_row) in block.chunks_mut(grid.width).enumerate() {
                         // SAFETY: as above.
@@ -267,7 +278,8 @@ pub fn render_rows(level: Level, grid: &Grid, orbit: Orbit, first_row: usize, ou
 // ANCHOR_END: dispatch
 
 // ANCHOR: simd_avx2
-/// AVX2: 4 pixels per vector, 4 rows interleaved; runs the scalar loop on CPUs without AVX2.
+/// AVX2: 4 pixels per vector, 2 rows interleaved ([`AVX2_ROWS`]); runs the scalar loop on CPUs
+/// without AVX2.
 ///
 /// Lesson: explicit vectors with masks. Each lane keeps its own count; a lane that escaped
 /// stops counting (its mask bit clears) while the others go on, and the loop stops when no
