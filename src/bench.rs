@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::fragments::{format_rate, format_seconds};
 use crate::harness::Plan;
 use crate::measure::{self, KeyContext, MeasureOptions, Need};
+use crate::speed::SpeedReference;
 use crate::stats::{self, Verdict};
 use crate::store::Record;
 use crate::worker::{self, ProblemSpec};
@@ -62,9 +63,16 @@ pub fn measure_all(
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut records = Vec::with_capacity(needs.len());
+    let mut reference =
+        SpeedReference::calibrated(needs.iter().map(|n| measure::probe_threads(n, keys)));
     for need in needs {
         bar.set_message(need.id.clone());
-        let record = measure::measure_one(need, keys, options);
+        let record = measure::retry_while_disturbed(
+            options,
+            || measure::measure_one(need, keys, options, &mut reference),
+            |r| r.busy.clone(),
+            |msg| bar.println(format!("{}: {msg}", need.id)),
+        );
         bar.inc(1);
         let record = record?;
         if let Some(why) = &record.busy {
@@ -348,6 +356,9 @@ pub fn run(args: &BenchArgs) -> Result<bool> {
         remeasure: Vec::new(),
         frozen: false,
         timeout: Duration::from_secs(m.timeout_seconds),
+        // --quick is a smoke test with a time limit: no second attempts.
+        retries: if args.quick { 0 } else { m.retries },
+        retry_pause: crate::measure::RETRY_PAUSE,
     };
     let keys = KeyContext::current(&args.dir);
     eprintln!(
@@ -408,7 +419,7 @@ mod tests {
         let mut clock = FakeClock::new();
         let c = clock.clone();
         let mut k = seed;
-        let sampled = sample(&mut clock, &Plan::standard(1.0), &mut || {
+        let sampled = sample(&mut clock, &Plan::standard(1.0), 0.0, &mut || {
             k = k
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
@@ -466,6 +477,7 @@ mod tests {
             load_before: None,
             load_after: None,
             busy: None,
+            cpu_speed: None,
         }
     }
 

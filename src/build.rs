@@ -300,6 +300,8 @@ pub fn measure_options(book: &LoadedBook, options: &BuildOptions) -> MeasureOpti
         remeasure: options.remeasure.clone(),
         frozen: options.frozen,
         timeout: std::time::Duration::from_secs(m.timeout_seconds),
+        retries: if options.quick { 0 } else { m.retries },
+        retry_pause: crate::measure::RETRY_PAUSE,
     }
 }
 

@@ -1476,6 +1476,7 @@ mod tests {
             load_before: None,
             load_after: None,
             busy: None,
+            cpu_speed: None,
         }
     }
 

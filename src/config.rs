@@ -388,6 +388,9 @@ pub struct MeasureConfig {
     pub min_sample_ms: f64,
     /// A worker that runs longer is killed and the kernel reported as hung.
     pub timeout_seconds: u64,
+    /// Measure a variant again, up to this many times, when its measurement looks disturbed
+    /// (busy machine or slow CPU); not under `--quick`.
+    pub retries: u32,
     /// The measurement store, relative to the book root.
     pub store: PathBuf,
 }
@@ -402,6 +405,7 @@ impl Default for MeasureConfig {
             target_ci_percent: 2.0,
             min_sample_ms: 10.0,
             timeout_seconds: 120,
+            retries: 2,
             store: PathBuf::from("measurements"),
         }
     }

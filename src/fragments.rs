@@ -581,7 +581,7 @@ impl MeasuredFragments<'_> {
             (
                 "Samples",
                 format!(
-                    "{} samples of {} run(s) each after {} warm-up runs; median {}, MAD {}, min {}, max {}, 95% CI of the median {} – {}",
+                    "{} samples of {} run(s) each, after the checked first call and {} more warm-up run(s); median {}, MAD {}, min {}, max {}, 95% CI of the median {} – {}",
                     s.n,
                     r.iterations_per_sample,
                     r.warmup_runs,
@@ -621,6 +621,19 @@ impl MeasuredFragments<'_> {
         ];
         if let Some(c) = &r.git_commit {
             rows.push(("Commit", c.clone()));
+        }
+        if let Some(p) = &r.cpu_speed {
+            rows.push((
+                "CPU speed",
+                format!(
+                    "{:.0}% of the fastest probe in its session ({:.2} and {:.2} billion multiply-adds per second per thread before and after, {} thread{})",
+                    100.0 * p.relative().min(1.0),
+                    p.before / 1e9,
+                    p.after / 1e9,
+                    p.threads,
+                    if p.threads == 1 { "" } else { "s" }
+                ),
+            ));
         }
         if let Some(b) = &r.busy {
             rows.push(("Busy machine", b.clone()));

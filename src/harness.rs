@@ -137,32 +137,57 @@ pub struct Sampled {
 const MIN_SAMPLES_ON_BUDGET: usize = 3;
 
 /// Warms up, calibrates and samples `run`.
-pub fn sample(clock: &mut dyn Clock, plan: &Plan, run: &mut dyn FnMut()) -> Sampled {
-    // 1. Warm-up.
+///
+/// `already_run_s` is how long the caller just spent in one call of `run` (the worker's
+/// checked first call), or 0. That call warmed the same caches, page tables and thread pool,
+/// so it counts towards the warm-up; a kernel whose first call outlasts `plan.warmup_s` needs
+/// no further warm-up run, which saves a whole call of the slowest kernels.
+pub fn sample(
+    clock: &mut dyn Clock,
+    plan: &Plan,
+    already_run_s: f64,
+    run: &mut dyn FnMut(),
+) -> Sampled {
+    // 1. Warm-up, counting the caller's call.
     let start = clock.wall();
     let mut warmup_runs = 0u64;
-    loop {
+    while warmup_runs == 0 && already_run_s <= 0.0
+        || already_run_s + (clock.wall() - start) < plan.warmup_s
+    {
         run();
         warmup_runs += 1;
-        if clock.wall() - start >= plan.warmup_s {
-            break;
-        }
     }
-    let estimate = ((clock.wall() - start) / warmup_runs as f64).max(1e-9);
+    let estimate = if warmup_runs > 0 {
+        (clock.wall() - start) / warmup_runs as f64
+    } else {
+        already_run_s
+    }
+    .max(1e-9);
 
     // 2. Calibration.
-    let iterations = ((plan.min_sample_s / estimate).ceil() as u64).max(1);
+    let calibrate = |per_call: f64| ((plan.min_sample_s / per_call).ceil() as u64).max(1);
+    let mut iterations = calibrate(estimate);
+    // A first call can be much slower than later ones (page faults, pool start-up). When the
+    // estimate comes from it alone, the first sample checks it: a sample shorter than
+    // `min_sample_s` is discarded as warm-up and the calibration redone from its time.
+    let mut verify_calibration = warmup_runs == 0;
 
     // 3. Sampling.
     let mut wall = Vec::new();
     let mut cpu = Vec::new();
-    let sampling_start = clock.wall();
+    let mut sampling_start = clock.wall();
     let stop = loop {
         let (w0, c0) = (clock.wall(), clock.cpu());
         for _ in 0..iterations {
             run();
         }
         let (w1, c1) = (clock.wall(), clock.cpu());
+        if std::mem::take(&mut verify_calibration) && w1 - w0 < plan.min_sample_s {
+            warmup_runs += iterations;
+            iterations = calibrate(((w1 - w0) / iterations as f64).max(1e-9));
+            sampling_start = clock.wall();
+            continue;
+        }
         wall.push((w1 - w0) / iterations as f64);
         cpu.push((c1 - c0) / iterations as f64);
 
@@ -235,7 +260,7 @@ mod tests {
         let c = clock.clone();
         let plan = Plan::standard(5.0);
         // A 1 ms function: 10 calls make a 10 ms sample; constant times stop at min_samples.
-        let s = sample(&mut clock, &plan, &mut || c.advance(0.001));
+        let s = sample(&mut clock, &plan, 0.0, &mut || c.advance(0.001));
         assert_eq!(s.iterations_per_sample, 10);
         assert_eq!(s.samples_wall_s.len(), plan.min_samples);
         assert_eq!(s.stop, StopReason::Precise);
@@ -250,7 +275,7 @@ mod tests {
         let mut k = 0u64;
         let plan = Plan::standard(2.0);
         // A 1 s function whose time alternates by 30%: the CI never gets tight.
-        let s = sample(&mut clock, &plan, &mut || {
+        let s = sample(&mut clock, &plan, 0.0, &mut || {
             k += 1;
             c.advance(if k.is_multiple_of(2) { 1.0 } else { 1.3 });
         });
@@ -260,11 +285,53 @@ mod tests {
     }
 
     #[test]
+    fn a_first_call_longer_than_the_warm_up_replaces_it() {
+        let mut clock = FakeClock::new();
+        let c = clock.clone();
+        let mut calls = 0;
+        let plan = Plan::standard(5.0);
+        // A 300 ms function whose checked first call (300 ms) outlasts the 200 ms warm-up.
+        let s = sample(&mut clock, &plan, 0.3, &mut || {
+            calls += 1;
+            c.advance(0.3)
+        });
+        assert_eq!(s.warmup_runs, 0);
+        assert_eq!(s.iterations_per_sample, 1);
+        assert_eq!(calls, s.samples_wall_s.len(), "every call is a sample");
+    }
+
+    #[test]
+    fn a_short_first_call_only_shortens_the_warm_up() {
+        let mut clock = FakeClock::new();
+        let c = clock.clone();
+        // 150 ms already run of a 200 ms warm-up: 50 more 1 ms calls.
+        let s = sample(&mut clock, &Plan::standard(5.0), 0.15, &mut || {
+            c.advance(0.001)
+        });
+        assert_eq!(s.warmup_runs, 50);
+        assert_eq!(s.iterations_per_sample, 10);
+    }
+
+    #[test]
+    fn a_cold_first_call_does_not_spoil_the_calibration() {
+        let mut clock = FakeClock::new();
+        let c = clock.clone();
+        let plan = Plan::standard(5.0);
+        // The first call took 250 ms (cold), later calls 1 ms: calibrating from 250 ms would
+        // give 1 ms samples. The first sample is discarded and the calibration redone.
+        let s = sample(&mut clock, &plan, 0.25, &mut || c.advance(0.001));
+        assert_eq!(s.warmup_runs, 1, "the discarded sample counts as warm-up");
+        assert_eq!(s.iterations_per_sample, 10);
+        assert!(s.samples_wall_s.iter().all(|&t| (t - 0.001).abs() < 1e-12));
+        assert_eq!(s.samples_wall_s.len(), plan.min_samples);
+    }
+
+    #[test]
     fn cpu_time_follows_threads() {
         let mut clock = FakeClock::new();
         clock.cpu_ratio = 2.0;
         let c = clock.clone();
-        let s = sample(&mut clock, &Plan::quick(1.0), &mut || c.advance(0.002));
+        let s = sample(&mut clock, &Plan::quick(1.0), 0.0, &mut || c.advance(0.002));
         let ratio = s.samples_cpu_s[0] / s.samples_wall_s[0];
         assert!((ratio - 2.0).abs() < 1e-9);
     }

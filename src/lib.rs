@@ -31,6 +31,7 @@ pub mod run;
 pub mod scan;
 pub mod search;
 pub mod serve;
+pub mod speed;
 pub mod stats;
 pub mod store;
 pub mod summary;

@@ -276,8 +276,17 @@ impl Ingest<'_> {
         })?;
         let cpu_per_wall = crate::stats::cpu_utilisation(&h.samples_cpu_s, &h.samples_wall_s);
         let threads = h.threads.max(1);
-        let busy =
-            crate::measure::busy_reason(cpu_per_wall, threads, None, self.machine.logical_cores);
+        // The CPU rule asks for the threads a rung keeps busy *throughout*. A threaded Python
+        // rung runs serial Python between its parallel regions (scikit-learn's k-means got
+        // 1.58 CPU-seconds per second from 2 threads on an idle machine), so it is only held
+        // to one busy core; its thread count is still recorded as it ran.
+        let busy_threads = 1;
+        let busy = crate::measure::busy_reason(
+            cpu_per_wall,
+            busy_threads,
+            None,
+            self.machine.logical_cores,
+        );
         Ok(Record {
             schema: store::SCHEMA,
             id: h.id.clone(),
@@ -316,6 +325,7 @@ impl Ingest<'_> {
             load_before: None,
             load_after: None,
             busy,
+            cpu_speed: None,
         })
     }
 }

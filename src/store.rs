@@ -64,6 +64,10 @@ pub struct Record {
     pub load_after: Option<f64>,
     /// Why the machine looked busy during the measurement, if it did.
     pub busy: Option<String>,
+    /// The CPU speed probes around the samples (Rust kernels; absent in older records and in
+    /// Python records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_speed: Option<crate::speed::SpeedProbe>,
 }
 
 impl Record {

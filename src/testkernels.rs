@@ -138,6 +138,7 @@ pub static KERNELS: [Kernel; 1] = [Kernel {
     title: "Test-only kernel (sum of integers)",
     source_file: "src/testkernels.rs",
     source: include_str!("testkernels.rs"),
+    uses: &[],
     default_problem: Problem {
         n: 2_000_000,
         m: 0,

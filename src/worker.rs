@@ -86,6 +86,11 @@ pub struct Response {
     /// Mean number of other runnable tasks during sampling (see `RunnableMonitor`).
     #[serde(default)]
     pub others_runnable: Option<f64>,
+    /// The CPU speed probe (`speed::probe`) just before and just after sampling, on
+    /// `probe_threads` threads, in operations per second.
+    pub probe_threads: usize,
+    pub probe_before: f64,
+    pub probe_after: f64,
 }
 
 /// A passed check, as stored.
@@ -211,6 +216,11 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     let problem: Problem = request.problem.into();
     let threads = request.threads.max(1);
     let load_before = crate::machine::load_average();
+    // The speed probe runs before the first call, so that the first call (which counts
+    // towards the warm-up) directly precedes the samples.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let probe_threads = threads.min(cores);
+    let probe_before = crate::speed::probe(probe_threads);
 
     // First call, timed on its own: it includes one-off costs (page faults on fresh buffers,
     // thread-pool start-up) that the samples exclude by design.
@@ -230,10 +240,11 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
 
     let mut clock = RealClock::default();
     let monitor = RunnableMonitor::start();
-    let sampled = harness::sample(&mut clock, &request.plan, &mut || {
+    let sampled = harness::sample(&mut clock, &request.plan, first_call_s, &mut || {
         black_box((variant.run)(black_box(&problem), black_box(threads)));
     });
     let others_runnable = monitor.stop(threads);
+    let probe_after = crate::speed::probe(probe_threads);
     Ok(Response {
         id: request.id.clone(),
         threads,
@@ -251,6 +262,9 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
         load_before,
         load_after: crate::machine::load_average(),
         others_runnable,
+        probe_threads,
+        probe_before,
+        probe_after,
     })
 }
 

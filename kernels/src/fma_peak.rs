@@ -219,6 +219,7 @@ pub const KERNEL: Kernel = Kernel {
     title: "Peak floating-point rate: independent fused multiply-add chains in registers",
     source_file: "src/fma_peak.rs",
     source: include_str!("fma_peak.rs"),
+    uses: &[],
     default_problem: DEFAULT,
     small_problem: SMALL,
     work_unit: "flops",

@@ -228,6 +228,7 @@ pub const KERNEL: Kernel = Kernel {
     title: "Julia set of c = -0.8 + 0.156i, 1000 x 1000 pixels, at most 256 iterations",
     source_file: "src/julia.rs",
     source: include_str!("julia.rs"),
+    uses: &[include_str!("mandelbrot.rs")],
     default_problem: DEFAULT,
     small_problem: SMALL,
     work_unit: "pixels",

@@ -486,6 +486,7 @@ pub const KERNEL: Kernel = Kernel {
     title: "k-means (Lloyd), 200,000 points, d = 8, k = 16, 10 iterations",
     source_file: "src/kmeans.rs",
     source: include_str!("kmeans.rs"),
+    uses: &[],
     default_problem: DEFAULT,
     small_problem: SMALL,
     work_unit: "point-iterations",

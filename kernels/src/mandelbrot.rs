@@ -886,6 +886,7 @@ pub const KERNEL: Kernel = Kernel {
     title: "Mandelbrot escape counts, 1000 x 1000 pixels, at most 256 iterations",
     source_file: "src/mandelbrot.rs",
     source: include_str!("mandelbrot.rs"),
+    uses: &[],
     default_problem: DEFAULT,
     small_problem: SMALL,
     work_unit: "pixels",

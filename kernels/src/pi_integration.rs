@@ -437,6 +437,7 @@ pub const KERNEL: Kernel = Kernel {
     title: "pi by midpoint-rule integration of 4/(1+x^2) over [0, 1]",
     source_file: "src/pi_integration.rs",
     source: include_str!("pi_integration.rs"),
+    uses: &[],
     default_problem: DEFAULT,
     small_problem: SMALL,
     work_unit: "slices",

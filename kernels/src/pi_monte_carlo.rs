@@ -367,6 +367,7 @@ pub const KERNEL: Kernel = Kernel {
     title: "pi from random points in the unit square (counter-based SplitMix64)",
     source_file: "src/pi_monte_carlo.rs",
     source: include_str!("pi_monte_carlo.rs"),
+    uses: &[],
     default_problem: DEFAULT,
     small_problem: SMALL,
     work_unit: "points",

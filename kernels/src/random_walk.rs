@@ -191,6 +191,7 @@ pub const KERNEL: Kernel = Kernel {
     title: "Random walks on the 2-D lattice: mean squared displacement",
     source_file: "src/random_walk.rs",
     source: include_str!("random_walk.rs"),
+    uses: &[],
     default_problem: DEFAULT,
     small_problem: SMALL,
     work_unit: "steps",

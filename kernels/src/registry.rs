@@ -102,6 +102,9 @@ pub struct Kernel {
     pub source_file: &'static str,
     /// The source text itself (via `include_str!`), hashed into the store key.
     pub source: &'static str,
+    /// The source texts of the other kernel modules its variants call (Julia renders with
+    /// Mandelbrot's vector loops), hashed into its key too: an edit there changes its speed.
+    pub uses: &'static [&'static str],
     /// The KERNELS.md problem.
     pub default_problem: Problem,
     /// A small problem for fast tests; the checking function knows its reference too.
@@ -203,6 +206,36 @@ mod tests {
         if let Err(panic) = result {
             std::panic::resume_unwind(panic);
         }
+    }
+
+    #[test]
+    fn a_kernel_that_calls_another_kernels_module_lists_its_source() {
+        for kernel in kernels() {
+            for other in kernels() {
+                let module = other
+                    .source_file
+                    .trim_start_matches("src/")
+                    .trim_end_matches(".rs");
+                // Code lines only: doc comments may mention other modules.
+                let calls = kernel
+                    .source
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .any(|l| {
+                        l.contains(&format!("crate::{module}"))
+                            || l.contains(&format!("use crate::{{{module}"))
+                    });
+                if other.name != kernel.name && calls {
+                    assert!(
+                        kernel.uses.contains(&other.source),
+                        "{} calls crate::{module}: list its source in `uses`",
+                        kernel.name
+                    );
+                }
+            }
+        }
+        let julia = kernels().iter().find(|k| k.name == "julia").unwrap();
+        assert_eq!(julia.uses.len(), 1, "julia renders with mandelbrot's loops");
     }
 
     #[test]

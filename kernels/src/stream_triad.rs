@@ -150,6 +150,7 @@ pub const KERNEL: Kernel = Kernel {
     title: "Memory bandwidth: a[i] = b[i] + s c[i] over 3 x 128 MiB",
     source_file: "src/stream_triad.rs",
     source: include_str!("stream_triad.rs"),
+    uses: &[],
     default_problem: DEFAULT,
     small_problem: SMALL,
     work_unit: "bytes",
