@@ -71,20 +71,36 @@ pub fn measure_all(
             options,
             || measure::measure_one(need, keys, options, &mut reference),
             |r| r.busy.clone(),
-            |msg| bar.println(format!("{}: {msg}", need.id)),
+            |msg| say(&bar, format!("{}: {msg}", need.id)),
         );
         bar.inc(1);
         let record = record?;
+        if let Some(note) = measure::process_note(&record) {
+            say(&bar, note);
+        }
         if let Some(why) = &record.busy {
-            bar.println(format!(
-                "warning: {} was measured on a busy machine: {why}",
-                record.id
-            ));
+            say(
+                &bar,
+                format!(
+                    "warning: {} was measured on a busy machine: {why}",
+                    record.id
+                ),
+            );
         }
         records.push(record);
     }
     bar.finish_and_clear();
     Ok(records)
+}
+
+/// Prints a line above the progress bar, or on stderr when the bar is hidden (not a
+/// terminal), where indicatif would drop it.
+fn say(bar: &indicatif::ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
 }
 
 /// The terminal table: per kernel, each variant's median with its 95% CI, the speed-up over
@@ -358,6 +374,7 @@ pub fn run(args: &BenchArgs) -> Result<bool> {
         timeout: Duration::from_secs(m.timeout_seconds),
         // --quick is a smoke test with a time limit: no second attempts.
         retries: if args.quick { 0 } else { m.retries },
+        processes: if args.quick { 1 } else { m.processes },
         retry_pause: crate::measure::RETRY_PAUSE,
     };
     let keys = KeyContext::current(&args.dir);
@@ -478,6 +495,8 @@ mod tests {
             load_after: None,
             busy: None,
             cpu_speed: None,
+            process_medians: Vec::new(),
+            process_spread: None,
         }
     }
 

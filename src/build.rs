@@ -301,6 +301,7 @@ pub fn measure_options(book: &LoadedBook, options: &BuildOptions) -> MeasureOpti
         frozen: options.frozen,
         timeout: std::time::Duration::from_secs(m.timeout_seconds),
         retries: if options.quick { 0 } else { m.retries },
+        processes: if options.quick { 1 } else { m.processes },
         retry_pause: crate::measure::RETRY_PAUSE,
     }
 }

@@ -1477,6 +1477,8 @@ mod tests {
             load_after: None,
             busy: None,
             cpu_speed: None,
+            process_medians: Vec::new(),
+            process_spread: None,
         }
     }
 

@@ -391,6 +391,10 @@ pub struct MeasureConfig {
     /// Measure a variant again, up to this many times, when its measurement looks disturbed
     /// (busy machine or slow CPU); not under `--quick`.
     pub retries: u32,
+    /// Worker processes per measurement, each with an equal share of the budget, their
+    /// samples pooled; more than one exposes (and averages over) process-to-process effects
+    /// such as memory placement. 1 under `--quick`.
+    pub processes: u32,
     /// The measurement store, relative to the book root.
     pub store: PathBuf,
 }
@@ -406,6 +410,7 @@ impl Default for MeasureConfig {
             min_sample_ms: 10.0,
             timeout_seconds: 120,
             retries: 2,
+            processes: 2,
             store: PathBuf::from("measurements"),
         }
     }

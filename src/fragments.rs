@@ -635,6 +635,29 @@ impl MeasuredFragments<'_> {
                 ),
             ));
         }
+        if !r.process_medians.is_empty() {
+            let medians: Vec<String> = r
+                .process_medians
+                .iter()
+                .map(|&m| format_seconds(m))
+                .collect();
+            rows.push((
+                "Processes",
+                match r.process_spread {
+                    Some(spread) => format!(
+                        "{} worker processes, medians {} ({:.0}% apart, more than their sampling noise: this variant's time depends on the process it runs in, so the samples are pooled)",
+                        medians.len(),
+                        medians.join(", "),
+                        100.0 * spread
+                    ),
+                    None => format!(
+                        "{} worker processes, medians {}, samples pooled",
+                        medians.len(),
+                        medians.join(", ")
+                    ),
+                },
+            ));
+        }
         if let Some(b) = &r.busy {
             rows.push(("Busy machine", b.clone()));
         }

@@ -59,6 +59,8 @@ pub struct MeasureOptions {
     pub timeout: Duration,
     /// How many times to measure a variant again when its measurement looks disturbed.
     pub retries: u32,
+    /// Worker processes per measurement, their samples pooled (see `pool`).
+    pub processes: u32,
     /// How long to wait before measuring again: a disturbance on a shared host (another
     /// virtual machine on the same core) typically lasts seconds.
     pub retry_pause: Duration,
@@ -287,6 +289,9 @@ pub fn run(
         if let Some(why) = &record.busy {
             eprintln!("warning: {} was measured on a busy machine: {why}", need.id);
         }
+        if let Some(note) = process_note(&record) {
+            eprintln!("{note}");
+        }
         store.put(record)?;
     }
     Ok(())
@@ -333,13 +338,22 @@ pub fn measure_one(
     options: &MeasureOptions,
     reference: &mut SpeedReference,
 ) -> Result<Record> {
+    // Each of the worker processes gets an equal share of the budget.
+    let processes = options.processes.max(1);
+    let mut plan = options.plan.clone();
+    plan.budget_s /= processes as f64;
     let request = Request {
         id: need.id.clone(),
         problem: need.problem,
         threads: need.threads,
-        plan: options.plan.clone(),
+        plan,
     };
-    let response = run_worker(&request, options.timeout)?;
+    let responses = (0..processes)
+        .map(|_| run_worker(&request, options.timeout))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (process_medians, widest_ci) = per_process_medians(&responses);
+    let process_spread = process_dependence(&process_medians, widest_ci);
+    let response = pool(responses).with_context(|| format!("{}: no worker ran", need.id))?;
     let (kernel, _) =
         worker::find(&need.id).with_context(|| format!("unknown kernel variant {}", need.id))?;
     let summary = crate::stats::summarize(&response.sampled.samples_wall_s)
@@ -396,7 +410,85 @@ pub fn measure_one(
         load_after: response.load_after,
         busy,
         cpu_speed: Some(speed),
+        process_medians,
+        process_spread,
     })
+}
+
+/// The median per-call wall time of each worker process, when there was more than one, and
+/// the widest of their 95% CI half-widths (relative).
+fn per_process_medians(responses: &[Response]) -> (Vec<f64>, f64) {
+    if responses.len() < 2 {
+        return (Vec::new(), 0.0);
+    }
+    let summaries: Vec<_> = responses
+        .iter()
+        .filter_map(|r| crate::stats::summarize(&r.sampled.samples_wall_s))
+        .collect();
+    let widest = summaries
+        .iter()
+        .map(|s| s.ci_half_width_rel)
+        .fold(0.0, f64::max);
+    (summaries.iter().map(|s| s.median).collect(), widest)
+}
+
+/// The terminal's note on a record whose processes disagreed.
+pub fn process_note(record: &Record) -> Option<String> {
+    let spread = record.process_spread?;
+    let medians: Vec<String> = record
+        .process_medians
+        .iter()
+        .map(|&m| crate::fragments::format_seconds(m))
+        .collect();
+    Some(format!(
+        "note: {}: its {} worker processes measured {} ({:.0}% apart, more than their sampling noise): its time depends on the process it runs in; the reported median pools them",
+        record.id,
+        medians.len(),
+        medians.join(", "),
+        100.0 * spread
+    ))
+}
+
+/// One response from several worker processes' responses: their samples pooled in order,
+/// warm-up runs and sampling time added, the worse of their disturbance signals (most other
+/// runnable tasks; the slower speed probes), and the rest (check, first call, per-thread
+/// work) from the first process. Every process checked its result before sampling.
+fn pool(responses: Vec<Response>) -> Option<Response> {
+    let mut responses = responses.into_iter();
+    let mut pooled = responses.next()?;
+    for r in responses {
+        let s = &mut pooled.sampled;
+        s.warmup_runs += r.sampled.warmup_runs;
+        s.samples_wall_s.extend(r.sampled.samples_wall_s);
+        s.samples_cpu_s.extend(r.sampled.samples_cpu_s);
+        s.sampling_s += r.sampled.sampling_s;
+        if r.sampled.stop != crate::harness::StopReason::Precise {
+            s.stop = r.sampled.stop;
+        }
+        pooled.others_runnable = match (pooled.others_runnable, r.others_runnable) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        pooled.probe_before = pooled.probe_before.min(r.probe_before);
+        pooled.probe_after = pooled.probe_after.min(r.probe_after);
+        pooled.load_after = r.load_after;
+    }
+    Some(pooled)
+}
+
+/// Relative spread of the per-process medians, (max − min) / min, when it exceeds what the
+/// processes' own sampling noise explains: more than twice the widest within-process 95% CI
+/// half-width, and more than 1%. Such a variant's time depends on the process it runs in
+/// (memory placement, code and stack layout), so repeated runs will disagree by about this
+/// much; the pooled confidence interval covers both.
+pub fn process_dependence(medians: &[f64], widest_ci_rel: f64) -> Option<f64> {
+    let min = medians.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = medians.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if medians.len() < 2 || min.is_nan() || min <= 0.0 || !max.is_finite() {
+        return None;
+    }
+    let spread = (max - min) / min;
+    (spread > 0.01 && spread > 2.0 * widest_ci_rel).then_some(spread)
 }
 
 /// Both reasons, or either, joined with "; ".
@@ -636,7 +728,22 @@ mod tests {
             timeout: Duration::from_secs(1),
             retries,
             retry_pause: Duration::ZERO,
+            processes: 1,
         }
+    }
+
+    #[test]
+    fn process_dependence_needs_more_than_sampling_noise() {
+        // 34 vs 44 ms with tight intervals: flagged, 29%.
+        let s = process_dependence(&[0.034, 0.044], 0.005).unwrap();
+        assert!((s - 10.0 / 34.0).abs() < 1e-12);
+        // 0.5% apart: below 1%.
+        assert_eq!(process_dependence(&[0.100, 0.1005], 0.0001), None);
+        // 3% apart with ±2% intervals: explained by noise.
+        assert_eq!(process_dependence(&[0.100, 0.103], 0.02), None);
+        // One process, or nonsense: nothing to say.
+        assert_eq!(process_dependence(&[0.1], 0.0), None);
+        assert_eq!(process_dependence(&[0.0, 0.1], 0.0), None);
     }
 
     /// Runs `retry_while_disturbed` over a scripted sequence of attempts (`Some(why)` =

@@ -326,6 +326,8 @@ impl Ingest<'_> {
             load_after: None,
             busy,
             cpu_speed: None,
+            process_medians: Vec::new(),
+            process_spread: None,
         })
     }
 }

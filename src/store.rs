@@ -68,6 +68,14 @@ pub struct Record {
     /// Python records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_speed: Option<crate::speed::SpeedProbe>,
+    /// Median per-call time of each worker process whose samples are pooled here (empty when
+    /// one process measured it). Their spread shows how much the time depends on the process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub process_medians: Vec<f64>,
+    /// (max − min) / min of `process_medians`, set only when it exceeds the processes' own
+    /// sampling noise (`measure::process_dependence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_spread: Option<f64>,
 }
 
 impl Record {

@@ -243,7 +243,7 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     let sampled = harness::sample(&mut clock, &request.plan, first_call_s, &mut || {
         black_box((variant.run)(black_box(&problem), black_box(threads)));
     });
-    let others_runnable = monitor.stop(threads);
+    let others_runnable = monitor.stop();
     let probe_after = crate::speed::probe(probe_threads);
     Ok(Response {
         id: request.id.clone(),
@@ -268,11 +268,16 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     })
 }
 
-/// Samples how many tasks are runnable on the machine while the kernel runs (the fourth
-/// field of Linux's `/proc/loadavg`, "running/total", counts tasks running or ready to run at
-/// that instant). Unlike the load average, a one-minute moving average, it sees a competitor
-/// at once, including one on another core that does not slow a single-threaded kernel's CPU
-/// time. The monitor wakes every 20 ms and reads one small file, about 0.1% of a core.
+/// Samples how many tasks of *other* processes are runnable while the kernel runs: the
+/// machine's count (the fourth field of Linux's `/proc/loadavg`, "running/total", counts
+/// tasks running or ready to run at that instant) minus this process's own runnable threads
+/// (state `R` in `/proc/self/task/*/stat`). Unlike the load average, a one-minute moving
+/// average, it sees a competitor at once, including one on another core that does not slow
+/// a single-threaded kernel's CPU time. Counting our own threads instead of assuming
+/// "the kernel's threads plus the monitor" matters: between calls the main thread runs
+/// while the pool's workers spin, and the assumption flagged short threaded kernels
+/// (`mandelbrot/rayon-simd`, 5 ms a call) on an idle machine. The monitor wakes every 20 ms
+/// and reads a few small files, about 0.1% of a core.
 struct RunnableMonitor {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     handle: Option<std::thread::JoinHandle<Vec<u32>>>,
@@ -287,8 +292,8 @@ impl RunnableMonitor {
             .spawn(move || {
                 let mut counts = Vec::new();
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    if let Some(n) = runnable_now() {
-                        counts.push(n);
+                    if let (Some(all), Some(own)) = (runnable_now(), own_runnable_threads()) {
+                        counts.push(all.saturating_sub(own));
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
@@ -298,17 +303,14 @@ impl RunnableMonitor {
         RunnableMonitor { stop, handle }
     }
 
-    /// Mean number of runnable tasks that are neither the kernel's `threads` nor the monitor
-    /// itself; `None` where /proc/loadavg is unavailable.
-    fn stop(mut self, threads: usize) -> Option<f64> {
+    /// Mean number of runnable tasks of other processes; `None` where /proc is unavailable.
+    fn stop(mut self) -> Option<f64> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let counts = self.handle.take()?.join().ok()?;
         if counts.is_empty() {
             return None;
         }
-        let own = threads as f64 + 1.0;
-        let mean = counts.iter().map(|&c| c as f64).sum::<f64>() / counts.len() as f64;
-        Some((mean - own).max(0.0))
+        Some(counts.iter().map(|&c| c as f64).sum::<f64>() / counts.len() as f64)
     }
 }
 
@@ -320,4 +322,46 @@ fn runnable_now() -> Option<u32> {
         .next()?
         .parse()
         .ok()
+}
+
+/// Threads of this process that are running or ready to run (state `R`), the monitor
+/// included: it is running while it reads.
+fn own_runnable_threads() -> Option<u32> {
+    let mut n = 0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        if let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) {
+            n += u32::from(task_is_runnable(&stat));
+        }
+    }
+    Some(n)
+}
+
+/// Whether a `/proc/<pid>/task/<tid>/stat` line says the task is runnable. The state is the
+/// first field after the command name, which is in parentheses and may itself contain
+/// spaces and parentheses, so it is found after the *last* ')'.
+fn task_is_runnable(stat: &str) -> bool {
+    stat.rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next())
+        .is_some_and(|state| state == "R")
+}
+
+#[cfg(test)]
+mod monitor_tests {
+    use super::*;
+
+    #[test]
+    fn task_states_are_read_after_the_command_name() {
+        assert!(task_is_runnable("1234 (perfguide) R 1 2 3"));
+        assert!(!task_is_runnable("1234 (perfguide) S 1 2 3"));
+        // A command name with spaces and parentheses.
+        assert!(task_is_runnable("7 (a) b (c) R 0"));
+        assert!(!task_is_runnable("7 (R) S 0"));
+        assert!(!task_is_runnable("garbage"));
+    }
+
+    #[test]
+    fn this_thread_counts_itself_as_runnable() {
+        // The calling thread is running while it reads its own state.
+        assert!(own_runnable_threads().unwrap() >= 1);
+    }
 }
