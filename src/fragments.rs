@@ -521,6 +521,12 @@ impl MeasuredFragments<'_> {
             if r.busy.is_some() {
                 flags.push_str(" <span class=\"busy\" title=\"the machine was busy during this measurement\">busy</span>");
             }
+            if let Some(spread) = r.process_spread {
+                flags.push_str(&format!(
+                    " <span class=\"varies\" title=\"its worker processes disagreed by {:.0}%, more than their sampling noise; the median pools them (see how it was measured)\">varies</span>",
+                    100.0 * spread
+                ));
+            }
             if r.quick {
                 flags.push_str(" <span class=\"stale\" title=\"measured with --quick: a short budget\">quick</span>");
             }
