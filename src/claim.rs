@@ -31,6 +31,16 @@ pub const FUNCTIONS: &[(&str, usize, &str)] = &[
     ("throughput", 1, "work units per second (median)"),
     ("gflops", 1, "useful GFLOP/s (median)"),
     ("peak", 1, "fraction of the machine's measured peak (0..1)"),
+    (
+        "first_call",
+        1,
+        "wall time of the first, checked call (cold caches, JIT compilation), in seconds",
+    ),
+    (
+        "cpu_per_wall",
+        1,
+        "CPU-seconds per wall-second over the samples (about the busy threads)",
+    ),
 ];
 
 /// A parsed claim.

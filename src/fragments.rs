@@ -303,6 +303,8 @@ impl<'a> MeasuredFragments<'a> {
             "speedup" => Ok(rec(1)?.summary.median / rec(0)?.summary.median),
             "median" => Ok(rec(0)?.summary.median),
             "min" => Ok(rec(0)?.summary.min),
+            "first_call" => Ok(rec(0)?.first_call_s),
+            "cpu_per_wall" => Ok(rec(0)?.cpu_per_wall),
             "throughput" => Ok(rec(0)?.throughput()),
             "gflops" => rec(0)?
                 .gflops()

@@ -140,6 +140,28 @@ fn a_false_claim_fails_with_the_measured_value() {
 }
 
 #[test]
+fn claims_about_the_first_call_and_cpu_use_are_checked() {
+    let t = BookTest::from_fixture("measure");
+    // A single-threaded kernel gets about one CPU-second per second, and its first call
+    // takes some time: both claims hold.
+    t.write(
+        "src/results.md",
+        "# Results\n\n{{#claim first_call(test/ok) > 0 and cpu_per_wall(test/ok) > 0.5 and cpu_per_wall(test/ok) < 1.5}}\n",
+    );
+    build(&t, &[]).success();
+    // From the same store: a false one names the measured value.
+    t.write(
+        "src/results.md",
+        "# Results\n\n{{#claim cpu_per_wall(test/ok) > 5}}\n",
+    );
+    build(&t, &[]).fails_with(&[
+        "src/results.md:3:",
+        "claim does not hold",
+        "cpu_per_wall(test/ok) = ",
+    ]);
+}
+
+#[test]
 fn a_malformed_claim_names_its_column() {
     let t = BookTest::from_fixture("measure");
     t.write(
