@@ -280,7 +280,7 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
 /// and reads a few small files, about 0.1% of a core.
 struct RunnableMonitor {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<Vec<u32>>>,
+    handle: Option<std::thread::JoinHandle<Vec<i64>>>,
 }
 
 impl RunnableMonitor {
@@ -292,8 +292,13 @@ impl RunnableMonitor {
             .spawn(move || {
                 let mut counts = Vec::new();
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    // The two reads are not one snapshot: a thread of ours that starts or stops
+                    // running between them makes the difference one too high or too low. Keep
+                    // the sign, so those errors cancel in the mean; clipping each sample at zero
+                    // biased it upwards (about 0.5 "other tasks" for 1 ms threaded kernels on
+                    // an idle machine).
                     if let (Some(all), Some(own)) = (runnable_now(), own_runnable_threads()) {
-                        counts.push(all.saturating_sub(own));
+                        counts.push(i64::from(all) - i64::from(own));
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
@@ -310,8 +315,14 @@ impl RunnableMonitor {
         if counts.is_empty() {
             return None;
         }
-        Some(counts.iter().map(|&c| c as f64).sum::<f64>() / counts.len() as f64)
+        Some(mean_others(&counts))
     }
+}
+
+/// Mean of the signed per-sample differences, clipped at zero only at the end.
+fn mean_others(counts: &[i64]) -> f64 {
+    let mean = counts.iter().map(|&c| c as f64).sum::<f64>() / counts.len().max(1) as f64;
+    mean.max(0.0)
 }
 
 fn runnable_now() -> Option<u32> {
@@ -357,6 +368,15 @@ mod monitor_tests {
         assert!(task_is_runnable("7 (a) b (c) R 0"));
         assert!(!task_is_runnable("7 (R) S 0"));
         assert!(!task_is_runnable("garbage"));
+    }
+
+    #[test]
+    fn snapshot_errors_cancel_instead_of_adding_up() {
+        // Half the samples one too high, half one too low: nobody else was runnable.
+        assert_eq!(mean_others(&[1, -1, 1, -1]), 0.0);
+        // A competitor runnable throughout shows as one.
+        assert_eq!(mean_others(&[1, 1, 2, 0]), 1.0);
+        assert_eq!(mean_others(&[-1, -1]), 0.0);
     }
 
     #[test]
