@@ -443,60 +443,15 @@ mod tests {
             let jitter = ((k >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.02; // ±1%
             c.advance(cost * (1.0 + jitter));
         });
-        let summary = stats::summarize(&sampled.samples_wall_s).unwrap();
-        let machine = crate::machine::Machine {
-            cpu_model: "Fake CPU".into(),
-            physical_cores: 2,
-            logical_cores: 2,
-            memory_gib: 1.0,
-            llc_bytes: None,
-            simd: vec![],
-            os: "test".into(),
-            kernel: "test".into(),
-        };
-        let (kernel, variant) = id.split_once('/').unwrap();
         Record {
-            schema: crate::store::SCHEMA,
-            id: id.into(),
-            kernel: kernel.into(),
-            variant: variant.into(),
-            language: "rust".into(),
-            threads: 1,
-            problem: ProblemSpec {
-                n: 1,
-                m: 0,
-                seed: 0,
-            },
-            key: String::new(),
-            measured_at: "2026-01-01T00:00:00Z".into(),
-            quick: false,
-            machine,
-            toolchain: crate::machine::Toolchain::current(),
-            git_commit: None,
-            simd_path: None,
-            check: worker::CheckSummary {
-                summary: "ok".into(),
-                error: None,
-            },
-            work_unit: "items".into(),
-            work: 1000.0,
-            flops: None,
-            bytes: None,
-            per_thread_work: vec![],
             first_call_s: cost,
             warmup_runs: sampled.warmup_runs,
             iterations_per_sample: sampled.iterations_per_sample,
+            summary: stats::summarize(&sampled.samples_wall_s).unwrap(),
             samples_wall_s: sampled.samples_wall_s,
             samples_cpu_s: sampled.samples_cpu_s,
             stop: sampled.stop,
-            summary,
-            cpu_per_wall: 1.0,
-            load_before: None,
-            load_after: None,
-            busy: None,
-            cpu_speed: None,
-            process_medians: Vec::new(),
-            process_spread: None,
+            ..Record::example(id, vec![cost])
         }
     }
 

@@ -1411,74 +1411,17 @@ pub fn from_store(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::{Machine, Toolchain};
-    use crate::worker::{CheckSummary, ProblemSpec};
 
     /// A hand-made record: `median` seconds per run, the rest fixed.
     fn record(id: &str, threads: usize, median: f64, work: f64) -> Record {
-        let (kernel, variant) = id.split_once('/').unwrap();
         let summary = crate::stats::summarize(&[median * 0.99, median, median * 1.01]).unwrap();
         Record {
-            schema: crate::store::SCHEMA,
-            id: id.into(),
-            kernel: kernel.into(),
-            variant: variant.into(),
-            language: if variant.starts_with("py-") {
-                "python".into()
-            } else {
-                "rust".into()
-            },
             threads,
-            problem: ProblemSpec {
-                n: 1000,
-                m: 1000,
-                seed: 0,
-            },
-            key: String::new(),
-            measured_at: "2026-01-01T00:00:00Z".into(),
-            quick: false,
-            machine: Machine {
-                cpu_model: "Test CPU".into(),
-                physical_cores: 2,
-                logical_cores: 2,
-                memory_gib: 4.0,
-                llc_bytes: None,
-                simd: vec![],
-                os: "test".into(),
-                kernel: "test".into(),
-            },
-            toolchain: Toolchain {
-                rustc: "rustc 1.95.0".into(),
-                profile: "release".into(),
-                target: "x86_64-unknown-linux-gnu".into(),
-                target_features: String::new(),
-                perfguide_version: "0.1.0".into(),
-            },
-            git_commit: None,
-            simd_path: None,
-            check: CheckSummary {
-                summary: "ok".into(),
-                error: None,
-            },
             work_unit: "pixels".into(),
             work,
-            flops: None,
-            bytes: None,
-            per_thread_work: Vec::new(),
-            first_call_s: median,
-            warmup_runs: 1,
-            iterations_per_sample: 1,
-            samples_wall_s: vec![median],
-            samples_cpu_s: vec![median],
-            stop: crate::harness::StopReason::Precise,
             summary,
             cpu_per_wall: threads as f64,
-            load_before: None,
-            load_after: None,
-            busy: None,
-            cpu_speed: None,
-            process_medians: Vec::new(),
-            process_spread: None,
+            ..Record::example(id, vec![median])
         }
     }
 

@@ -283,6 +283,80 @@ pub fn now_iso8601() -> String {
 }
 
 #[cfg(test)]
+impl Record {
+    /// A record for unit tests: `id` measured by `samples_wall_s` (seconds per call, one
+    /// thread, CPU time = wall time) on a fixed fake machine and toolchain, with everything
+    /// else neutral. Tests change what they care about with struct-update syntax, so a new
+    /// field is added here once rather than in every test's hand-written record.
+    pub fn example(id: &str, samples_wall_s: Vec<f64>) -> Record {
+        let (kernel, variant) = id.split_once('/').unwrap_or((id, ""));
+        let summary = crate::stats::summarize(&samples_wall_s).expect("valid test samples");
+        Record {
+            schema: SCHEMA,
+            id: id.into(),
+            kernel: kernel.into(),
+            variant: variant.into(),
+            language: if variant.starts_with("py-") {
+                "python".into()
+            } else {
+                "rust".into()
+            },
+            threads: 1,
+            problem: ProblemSpec {
+                n: 1000,
+                m: 1000,
+                seed: 0,
+            },
+            key: String::new(),
+            measured_at: "2026-01-01T00:00:00Z".into(),
+            quick: false,
+            machine: Machine {
+                cpu_model: "Test CPU".into(),
+                physical_cores: 2,
+                logical_cores: 2,
+                memory_gib: 4.0,
+                llc_bytes: None,
+                simd: vec![],
+                os: "test".into(),
+                kernel: "test".into(),
+            },
+            toolchain: Toolchain {
+                rustc: "rustc 1.95.0".into(),
+                profile: "release".into(),
+                target: "x86_64-unknown-linux-gnu".into(),
+                target_features: String::new(),
+                perfguide_version: "0.1.0".into(),
+            },
+            git_commit: None,
+            simd_path: None,
+            check: CheckSummary {
+                summary: "ok".into(),
+                error: None,
+            },
+            work_unit: "items".into(),
+            work: 1000.0,
+            flops: None,
+            bytes: None,
+            per_thread_work: Vec::new(),
+            first_call_s: summary.median,
+            warmup_runs: 1,
+            iterations_per_sample: 1,
+            samples_cpu_s: samples_wall_s.clone(),
+            samples_wall_s,
+            stop: StopReason::Precise,
+            summary,
+            cpu_per_wall: 1.0,
+            load_before: None,
+            load_after: None,
+            busy: None,
+            cpu_speed: None,
+            process_medians: Vec::new(),
+            process_spread: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
