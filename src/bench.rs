@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use crate::fragments::{format_rate, format_seconds};
 use crate::harness::Plan;
 use crate::measure::{self, KeyContext, MeasureOptions, Need};
-use crate::speed::SpeedReference;
 use crate::stats::{self, Verdict};
 use crate::store::Record;
 use crate::worker::{self, ProblemSpec};
@@ -63,31 +62,12 @@ pub fn measure_all(
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut records = Vec::with_capacity(needs.len());
-    let mut reference =
-        SpeedReference::calibrated(needs.iter().map(|n| measure::probe_threads(n, keys)));
+    let mut session = measure::Session::new(needs, keys, options);
     for need in needs {
         bar.set_message(need.id.clone());
-        let record = measure::retry_while_disturbed(
-            options,
-            || measure::measure_one(need, keys, options, &mut reference),
-            |r| r.busy.clone(),
-            |msg| say(&bar, format!("{}: {msg}", need.id)),
-        );
+        let record = session.measure(need, |line| say(&bar, line));
         bar.inc(1);
-        let record = record?;
-        if let Some(note) = measure::process_note(&record) {
-            say(&bar, note);
-        }
-        if let Some(why) = &record.busy {
-            say(
-                &bar,
-                format!(
-                    "warning: {} was measured on a busy machine: {why}",
-                    record.id
-                ),
-            );
-        }
-        records.push(record);
+        records.push(record?);
     }
     bar.finish_and_clear();
     Ok(records)

@@ -264,7 +264,7 @@ pub fn run(
         );
     }
     let started = Instant::now();
-    let mut reference = SpeedReference::calibrated(todo.iter().map(|n| probe_threads(n, keys)));
+    let mut session = Session::new(&todo, keys, options);
     for (i, need) in todo.iter().enumerate() {
         let eta = if i == 0 {
             String::new()
@@ -280,26 +280,57 @@ pub fn run(
             i + 1,
             todo.len()
         );
-        let record = retry_while_disturbed(
-            options,
-            || measure_one(need, keys, options, &mut reference),
-            |r| r.busy.clone(),
-            |msg| eprintln!("{msg}"),
-        )?;
-        if let Some(why) = &record.busy {
-            eprintln!("warning: {} was measured on a busy machine: {why}", need.id);
-        }
-        if let Some(note) = process_note(&record) {
-            eprintln!("{note}");
-        }
+        let record = session.measure(need, |line| eprintln!("{line}"))?;
         store.put(record)?;
     }
     Ok(())
 }
 
+/// One measuring session, a build's measure stage or a `perfguide bench` run: the speed
+/// reference its records are judged against, and the retry-and-report policy both share.
+pub struct Session<'a> {
+    keys: &'a KeyContext,
+    options: &'a MeasureOptions,
+    reference: SpeedReference,
+}
+
+impl<'a> Session<'a> {
+    /// Starts a session for `needs`, calibrating the speed probe for their thread counts.
+    pub fn new(needs: &[Need], keys: &'a KeyContext, options: &'a MeasureOptions) -> Self {
+        let reference = SpeedReference::calibrated(needs.iter().map(|n| probe_threads(n, keys)));
+        Session {
+            keys,
+            options,
+            reference,
+        }
+    }
+
+    /// Measures `need` (again while it looks disturbed, see [`retry_while_disturbed`]) and
+    /// tells `say` about each retry, a busy machine and process-dependence.
+    pub fn measure(&mut self, need: &Need, mut say: impl FnMut(String)) -> Result<Record> {
+        let (keys, options, reference) = (self.keys, self.options, &mut self.reference);
+        let record = retry_while_disturbed(
+            options,
+            || measure_one(need, keys, options, reference),
+            |r| r.busy.clone(),
+            |msg| say(format!("{}: {msg}", need.id)),
+        )?;
+        if let Some(note) = process_note(&record) {
+            say(note);
+        }
+        if let Some(why) = &record.busy {
+            say(format!(
+                "warning: {} was measured on a busy machine: {why}",
+                need.id
+            ));
+        }
+        Ok(record)
+    }
+}
+
 /// The threads a need's speed probe runs on: the cores its threads can use.
-pub fn probe_threads(need: &Need, keys: &KeyContext) -> usize {
-    need.threads.max(1).min(keys.machine.logical_cores.max(1))
+fn probe_threads(need: &Need, keys: &KeyContext) -> usize {
+    crate::stats::usable_cores(need.threads, keys.machine.logical_cores)
 }
 
 /// Runs `attempt`, and again (after `options.retry_pause`) while `disturbed` says why its
@@ -307,7 +338,7 @@ pub fn probe_threads(need: &Need, keys: &KeyContext) -> usize {
 /// `report` hears each retry. A busy machine is often busy for a few seconds only (a
 /// compile finishing, another virtual machine's burst), and one clean measurement is worth
 /// more than a flagged one; a machine that stays busy still ends with a flagged record.
-pub fn retry_while_disturbed<T>(
+fn retry_while_disturbed<T>(
     options: &MeasureOptions,
     mut attempt: impl FnMut() -> Result<T>,
     disturbed: impl Fn(&T) -> Option<String>,
@@ -433,7 +464,7 @@ fn per_process_medians(responses: &[Response]) -> (Vec<f64>, f64) {
 }
 
 /// The terminal's note on a record whose processes disagreed.
-pub fn process_note(record: &Record) -> Option<String> {
+fn process_note(record: &Record) -> Option<String> {
     let spread = record.process_spread?;
     let medians: Vec<String> = record
         .process_medians

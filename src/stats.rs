@@ -1354,7 +1354,7 @@ pub fn looks_busy(
 }
 
 /// min(max(threads, 1), max(cores, 1)): the cores a process with `threads` busy threads can use.
-fn usable_cores(threads: usize, cores: usize) -> usize {
+pub fn usable_cores(threads: usize, cores: usize) -> usize {
     threads.max(1).min(cores.max(1))
 }
 

@@ -219,7 +219,7 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     // The speed probe runs before the first call, so that the first call (which counts
     // towards the warm-up) directly precedes the samples.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let probe_threads = threads.min(cores);
+    let probe_threads = crate::stats::usable_cores(threads, cores);
     let probe_before = crate::speed::probe(probe_threads);
 
     // First call, timed on its own: it includes one-off costs (page faults on fresh buffers,
