@@ -49,6 +49,16 @@ def test_every_listed_example_exists():
     assert set(EXAMPLES) <= set(SCRIPTS)
 
 
+def hits_importlib_lock_race(proc):
+    """Whether a run failed in CPython's known import-lock race (a KeyError raised inside
+    importlib._bootstrap's module lock; https://github.com/python/cpython/issues/87712).
+    Scalene's sampling signals arriving while the profiled script imports NumPy trigger it
+    about once in six clean-clone runs here; the example is then run once more. Any other
+    failure, or the race twice in a row, still fails the test."""
+    return (proc.returncode != 0 and "KeyError" in proc.stdout + proc.stderr
+            and "_bootstrap" in proc.stdout + proc.stderr)
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs_and_prints(script):
     """Each example exits 0 and prints; the known ones print their key line."""
@@ -59,10 +69,13 @@ def test_example_runs_and_prints(script):
         pytest.skip("no MPI library (see examples/python/APT-PACKAGES)")
     if script == "dask_diagnostics.py" and (os.cpu_count() or 1) < 2:
         expected = "tasks on"
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(PROFILING / script)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
-    elapsed = time.perf_counter() - start
+    for _ in range(2):
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(PROFILING / script)], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+        elapsed = time.perf_counter() - start
+        if not hits_importlib_lock_race(proc):
+            break
     report = f"exit {proc.returncode} after {elapsed:.1f} s\n{proc.stdout}\n{proc.stderr}"
     assert proc.returncode == 0, report
     assert proc.stdout.strip() and expected in proc.stdout, report
