@@ -15,6 +15,7 @@ pub mod flame;
 pub mod fragments;
 pub mod harness;
 pub mod highlight;
+pub mod http;
 pub mod images;
 pub mod include;
 pub mod links;

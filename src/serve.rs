@@ -9,8 +9,8 @@
 //!   listens on `/__perfguide/events` (injected at serve time, never written to disk). A
 //!   successful rebuild sends `reload`; a failed one sends `failed` with the error, which the
 //!   page shows in an overlay over the previous build, and the server keeps running.
-//!   tiny_http buffers streaming responses, so the event stream writes its own headers to the
-//!   raw connection and flushes after each event.
+//!   The event stream takes its connection over from [`crate::http`], writes its own head and
+//!   flushes after each event.
 //! - **Safe static serving.** Only regular files below the output root are served:
 //!   [`resolve`] refuses `..`, backslashes, NUL, malformed percent-encoding (400), and
 //!   hidden files and anything whose real path (symlinks resolved) leaves the root (404).
@@ -32,6 +32,7 @@ use notify::Watcher;
 use crate::build::{self, BuildOptions, DirectiveRenderer};
 use crate::diag::SourceError;
 use crate::directive::{Fragment, Located};
+use crate::http;
 use crate::plan::Measured;
 use crate::render::escape_html;
 
@@ -780,141 +781,95 @@ pub fn content_type(path: &Path) -> &'static str {
 /* The HTTP server                                                                            */
 /* ---------------------------------------------------------------------------------------- */
 
-/// Threads taking requests off tiny_http's queue. Each connection has its own reader thread
-/// inside tiny_http; these only read files, and event streams leave them at once.
-const HANDLERS: usize = 16;
-
 /// A running server for an output directory.
 pub struct SiteServer {
-    addr: SocketAddr,
+    http: http::Server,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    keepalive: JoinHandle<()>,
 }
 
 impl SiteServer {
-    /// Binds `addr` ("host:port"; port 0 picks one) and serves `root` on handler threads.
+    /// Binds `addr` ("host:port"; port 0 picks one) and serves `root`, one thread per
+    /// connection ([`crate::http`]).
     pub fn start(root: &Path, addr: &str, live: Arc<Live>) -> Result<SiteServer> {
-        let server = tiny_http::Server::http(addr)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-        let bound = server
-            .server_addr()
-            .to_ip()
-            .context("the server is not listening on an IP address")?;
-        let server = Arc::new(server);
+        let (root, live2) = (root.to_path_buf(), live.clone());
+        let handler: http::Handler =
+            Arc::new(move |req: &http::Request| handle(&root, &live2, req));
+        let http = http::Server::bind(addr, handler)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let mut threads = Vec::with_capacity(HANDLERS + 1);
-        for _ in 0..HANDLERS {
-            let (server, stop, live, root) = (
-                server.clone(),
-                stop.clone(),
-                live.clone(),
-                root.to_path_buf(),
-            );
-            threads.push(std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    match server.recv_timeout(Duration::from_millis(200)) {
-                        Ok(Some(req)) => {
-                            // A bug must not take the server down; the dropped request is
-                            // answered with a 500 by tiny_http.
-                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                handle(&root, &live, req)
-                            }));
-                        }
-                        Ok(None) => {}
-                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                    }
-                }
-            }));
-        }
         // Comments keep idle event streams open through proxies and find closed ones.
-        let (stop2, live2) = (stop.clone(), live);
-        threads.push(std::thread::spawn(move || {
+        let stop2 = stop.clone();
+        let keepalive = std::thread::spawn(move || {
             let mut last = Instant::now();
             while !stop2.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(200));
                 if last.elapsed() >= Duration::from_secs(15) {
-                    live2.send_raw(": keep-alive\n\n");
+                    live.send_raw(": keep-alive\n\n");
                     last = Instant::now();
                 }
             }
-        }));
+        });
         Ok(SiteServer {
-            addr: bound,
+            http,
             stop,
-            threads,
+            keepalive,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.http.addr()
     }
 
-    /// Stops the handler threads (the listening socket closes with the last of them).
+    /// Stops serving: the listening socket closes, and open connections end at their next
+    /// request or within a moment.
     pub fn stop(self) {
         self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            let _ = t.join();
-        }
+        self.http.stop();
+        let _ = self.keepalive.join();
     }
 }
 
-fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+fn respond(status: u16, content_type: &str, body: Vec<u8>) -> http::Reply {
+    http::Reply::Complete(
+        http::Response::new(status, content_type, body)
+            .with_header("Cache-Control", "no-store")
+            .with_header("X-Content-Type-Options", "nosniff"),
+    )
 }
 
-fn respond(req: tiny_http::Request, status: u16, content_type: &str, body: Vec<u8>) {
-    let mut resp = tiny_http::Response::from_data(body).with_status_code(status);
-    for h in [
-        header("Content-Type", content_type),
-        header("Cache-Control", "no-store"),
-        header("X-Content-Type-Options", "nosniff"),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        resp.add_header(h);
+fn handle(root: &Path, live: &Arc<Live>, req: &http::Request) -> http::Reply {
+    if req.method != "GET" && req.method != "HEAD" {
+        return http::Reply::Complete(
+            http::Response::new(
+                405,
+                "text/plain; charset=utf-8",
+                b"only GET and HEAD are served\n".to_vec(),
+            )
+            .with_header("Allow", "GET, HEAD"),
+        );
     }
-    let _ = req.respond(resp);
-}
-
-fn handle(root: &Path, live: &Live, req: tiny_http::Request) {
-    use tiny_http::Method;
-    if !matches!(req.method(), Method::Get | Method::Head) {
-        let mut resp = tiny_http::Response::from_string("only GET and HEAD are served\n")
-            .with_status_code(405);
-        if let Some(h) = header("Allow", "GET, HEAD") {
-            resp.add_header(h);
-        }
-        let _ = req.respond(resp);
-        return;
-    }
-    let target = req.url().to_string();
+    let target = req.target.as_str();
     let path = target.split('?').next().unwrap_or("");
     if path == EVENTS_PATH {
-        live.add_client(req.into_writer());
-        return;
+        let live = live.clone();
+        return http::Reply::TakeOver(Box::new(move |stream| live.add_client(Box::new(stream))));
     }
     if !root.is_dir() {
         // The first build failed: there is no site yet, only the error.
         let page = error_page(live.error().as_deref(), live.generation());
-        respond(req, 503, "text/html; charset=utf-8", page.into_bytes());
-        return;
+        return respond(503, "text/html; charset=utf-8", page.into_bytes());
     }
-    match resolve(root, &target) {
+    match resolve(root, target) {
         Resolved::File(file) => match std::fs::read(&file) {
-            Ok(bytes) => send_file(req, live, &file, bytes, 200),
-            Err(_) => not_found(root, live, req),
+            Ok(bytes) => send_file(live, &file, bytes, 200),
+            Err(_) => not_found(root, live),
         },
-        Resolved::Redirect(location) => {
-            let mut resp = tiny_http::Response::from_string("").with_status_code(301);
-            if let Some(h) = header("Location", &location) {
-                resp.add_header(h);
-            }
-            let _ = req.respond(resp);
-        }
-        Resolved::NotFound => not_found(root, live, req),
+        Resolved::Redirect(location) => http::Reply::Complete(
+            http::Response::new(301, "text/plain; charset=utf-8", Vec::new())
+                .with_header("Location", &location),
+        ),
+        Resolved::NotFound => not_found(root, live),
         Resolved::BadRequest(why) => respond(
-            req,
             400,
             "text/plain; charset=utf-8",
             format!("bad request: {why}\n").into_bytes(),
@@ -922,7 +877,7 @@ fn handle(root: &Path, live: &Live, req: tiny_http::Request) {
     }
 }
 
-fn send_file(req: tiny_http::Request, live: &Live, file: &Path, bytes: Vec<u8>, status: u16) {
+fn send_file(live: &Live, file: &Path, bytes: Vec<u8>, status: u16) -> http::Reply {
     let ct = content_type(file);
     let body = if ct.starts_with("text/html") {
         let generation = live.generation();
@@ -930,15 +885,14 @@ fn send_file(req: tiny_http::Request, live: &Live, file: &Path, bytes: Vec<u8>, 
     } else {
         bytes
     };
-    respond(req, status, ct, body);
+    respond(status, ct, body)
 }
 
-fn not_found(root: &Path, live: &Live, req: tiny_http::Request) {
+fn not_found(root: &Path, live: &Live) -> http::Reply {
     let page = root.join("404.html");
     match std::fs::read(&page) {
-        Ok(bytes) => send_file(req, live, &page, bytes, 404),
+        Ok(bytes) => send_file(live, &page, bytes, 404),
         Err(_) => respond(
-            req,
             404,
             "text/plain; charset=utf-8",
             b"404 not found\n".to_vec(),

@@ -80,6 +80,15 @@ const isLocal = (url) =>
   url.startsWith("about:");
 const isEvents = (url) => url.includes("/__perfguide/events");
 
+// Requests started and not yet answered, with when they started: a step that times out
+// reports them, so a stall names the request it waited for.
+const inFlight = new Map();
+context.on("request", (req) => inFlight.set(req, { url: req.url(), t: Date.now() }));
+context.on("requestfinished", (req) => inFlight.delete(req));
+context.on("requestfailed", (req) => inFlight.delete(req));
+const pending = () =>
+  [...inFlight.values()].map((r) => `${r.url} (${Date.now() - r.t} ms)`);
+
 await context.route("**/*", (route) => {
   const url = route.request().url();
   if (isLocal(url)) return route.continue();
@@ -128,7 +137,7 @@ async function step(name, fn) {
   try {
     return await fn();
   } catch (e) {
-    report.errors.push(`${name}: ${e && e.stack ? e.stack : e}`);
+    report.errors.push(`${name}: ${e && e.stack ? e.stack : e}\npending requests: ${pending().join(", ")}`);
     return undefined;
   }
 }
@@ -138,7 +147,9 @@ async function step(name, fn) {
 for (const path of config.pages) {
   const rec = fresh(path);
   await step(`visit ${path}`, async () => {
+    const t0 = Date.now();
     const resp = await page.goto(url(path), { waitUntil: "load" });
+    rec.loadMs = Date.now() - t0;
     rec.status = resp ? resp.status() : null;
     // Let late scripts and images finish.
     await page.waitForLoadState("networkidle", { timeout: 5000 }).catch(() => {});

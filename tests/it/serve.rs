@@ -387,6 +387,83 @@ fn fifty_concurrent_clients_are_served() {
     server.stop();
 }
 
+/// A browser keeps its connections open after each reply and opens several new ones at once
+/// for a page's images and objects. Every new connection must be answered while the others
+/// stay open: tiny_http 0.12's thread pool could lose the wake-up for one of them and leave it
+/// waiting until another connection closed (print.html's flame graphs waited 20 s in CI).
+#[test]
+fn new_connections_are_answered_while_kept_alive_ones_stay_open() {
+    let (_tmp, root) = site_with_secret();
+    let server = start(&root);
+    let addr = server.addr();
+    const ROUNDS: usize = 40;
+    const PER_ROUND: usize = 8;
+    let mut kept = Vec::new();
+    for round in 0..ROUNDS {
+        let barrier = Arc::new(Barrier::new(PER_ROUND));
+        let threads: Vec<_> = (0..PER_ROUND)
+            .map(|_| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                    let started = Instant::now();
+                    write!(s, "GET /css/site.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+                    let reply = read_one_reply(&mut s);
+                    (s, reply.map(|r| r.status), started.elapsed())
+                })
+            })
+            .collect();
+        for t in threads {
+            let (s, status, took) = t.join().expect("a client thread failed");
+            assert_eq!(
+                status.as_ref().ok(),
+                Some(&200),
+                "round {round}: no reply after {took:?} ({status:?}) with {} connections kept open",
+                kept.len()
+            );
+            // Kept open, idle, as a browser keeps them.
+            kept.push(s);
+        }
+        if kept.len() > 48 {
+            kept.clear();
+        }
+    }
+    // A kept-alive connection serves a second request.
+    let mut s = kept.pop().expect("a kept connection");
+    write!(s, "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    assert_eq!(read_one_reply(&mut s).map(|r| r.status).ok(), Some(200));
+    drop(kept);
+    server.stop();
+}
+
+/// Reads one reply framed by its Content-Length from a connection that stays open.
+fn read_one_reply(s: &mut TcpStream) -> Result<Reply, String> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = parse_reply(&raw[..end + 4]);
+            let len: usize = head
+                .header("Content-Length")
+                .and_then(|v| v.parse().ok())
+                .ok_or("no Content-Length")?;
+            if raw.len() >= end + 4 + len {
+                return Ok(Reply {
+                    body: raw[end + 4..end + 4 + len].to_vec(),
+                    ..head
+                });
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) => return Err("closed before the reply was complete".into()),
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(format!("{e}")),
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------------------- */
 /* The binary: live reload, errors, measurements                                           */
 /* ------------------------------------------------------------------------------------- */
