@@ -62,7 +62,7 @@ pub fn measure_all(
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut records = Vec::with_capacity(needs.len());
-    let mut session = measure::Session::new(needs, keys, options);
+    let mut session = measure::Session::new(needs, keys, options)?;
     for need in needs {
         bar.set_message(need.id.clone());
         let record = session.measure(need, |line| say(&bar, line));
@@ -356,6 +356,11 @@ pub fn run(args: &BenchArgs) -> Result<bool> {
         retries: if args.quick { 0 } else { m.retries },
         processes: if args.quick { 1 } else { m.processes },
         retry_pause: crate::measure::RETRY_PAUSE,
+        speed_reference: Some(
+            config
+                .measure_store(&args.dir)
+                .join(crate::speed::REFERENCE_FILE),
+        ),
     };
     let keys = KeyContext::current(&args.dir);
     eprintln!(

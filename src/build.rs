@@ -303,6 +303,11 @@ pub fn measure_options(book: &LoadedBook, options: &BuildOptions) -> MeasureOpti
         retries: if options.quick { 0 } else { m.retries },
         processes: if options.quick { 1 } else { m.processes },
         retry_pause: crate::measure::RETRY_PAUSE,
+        speed_reference: Some(
+            book.config
+                .measure_store(&book.root)
+                .join(crate::speed::REFERENCE_FILE),
+        ),
     }
 }
 

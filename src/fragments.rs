@@ -642,6 +642,27 @@ impl MeasuredFragments<'_> {
                     if p.threads == 1 { "" } else { "s" }
                 ),
             ));
+            if let Some(m) = &p.memory {
+                rows.push((
+                    "Memory speed",
+                    format!(
+                        "{:.0}% of the fastest read in its session ({:.1} and {:.1} GB/s before and after)",
+                        100.0 * m.relative().min(1.0),
+                        m.before / 1e9,
+                        m.after / 1e9,
+                    ),
+                ));
+            }
+        }
+        if let Some(c) = &r.contention {
+            rows.push((
+                "Other load",
+                format!(
+                    "other processes used {:.2} cores on average while it was measured; the hypervisor took {:.1}% of the CPU time",
+                    c.others_cores,
+                    100.0 * c.steal
+                ),
+            ));
         }
         if !r.process_medians.is_empty() {
             let medians: Vec<String> = r

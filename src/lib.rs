@@ -8,6 +8,7 @@ pub mod charts;
 pub mod claim;
 pub mod cli;
 pub mod config;
+pub mod cpuacct;
 pub mod diag;
 pub mod directive;
 pub mod fingerprint;

@@ -125,6 +125,11 @@ pub struct HarnessRecord {
     pub check: Option<HarnessCheck>,
     #[serde(default)]
     pub source: Option<HarnessSource>,
+    /// Tick counters just before and after the samples (absent off Linux).
+    #[serde(default)]
+    pub cpu_ticks_before: Option<crate::cpuacct::CpuTicks>,
+    #[serde(default)]
+    pub cpu_ticks_after: Option<crate::cpuacct::CpuTicks>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -281,10 +286,14 @@ impl Ingest<'_> {
         // 1.58 CPU-seconds per second from 2 threads on an idle machine), so it is only held
         // to one busy core; its thread count is still recorded as it ran.
         let busy_threads = 1;
+        let contention = h
+            .cpu_ticks_before
+            .zip(h.cpu_ticks_after)
+            .and_then(|(a, b)| crate::cpuacct::contention(&a, &b));
         let busy = crate::measure::busy_reason(
             cpu_per_wall,
             busy_threads,
-            None,
+            contention,
             self.machine.logical_cores,
         );
         Ok(Record {
@@ -326,6 +335,7 @@ impl Ingest<'_> {
             load_after: None,
             busy,
             cpu_speed: None,
+            contention,
             process_medians: Vec::new(),
             process_spread: None,
         })

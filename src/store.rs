@@ -68,6 +68,10 @@ pub struct Record {
     /// Python records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_speed: Option<crate::speed::SpeedProbe>,
+    /// CPU used by other processes and stolen by the hypervisor while the samples ran
+    /// (`cpuacct`; absent in older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contention: Option<crate::cpuacct::Contention>,
     /// Median per-call time of each worker process whose samples are pooled here (empty when
     /// one process measured it). Their spread shows how much the time depends on the process.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -350,6 +354,7 @@ impl Record {
             load_after: None,
             busy: None,
             cpu_speed: None,
+            contention: None,
             process_medians: Vec::new(),
             process_spread: None,
         }

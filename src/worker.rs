@@ -15,6 +15,7 @@ use std::time::Instant;
 use perfguide_kernels::{Kernel, Outcome, Problem};
 use serde::{Deserialize, Serialize};
 
+use crate::cpuacct::{Contention, CpuTicks};
 use crate::harness::{self, Plan, RealClock, Sampled};
 
 /// Exit status of a worker whose variant computed a wrong result.
@@ -83,14 +84,14 @@ pub struct Response {
     /// 1-minute load average before and after the measurement.
     pub load_before: Option<f64>,
     pub load_after: Option<f64>,
-    /// Mean number of other runnable tasks during sampling (see `RunnableMonitor`).
+    /// CPU used by other processes, and steal, while the samples ran (`cpuacct`).
     #[serde(default)]
-    pub others_runnable: Option<f64>,
-    /// The CPU speed probe (`speed::probe`) just before and just after sampling, on
-    /// `probe_threads` threads, in operations per second.
+    pub contention: Option<Contention>,
+    /// The speed probes (`speed::rates`) just before and just after sampling, on
+    /// `probe_threads` threads.
     pub probe_threads: usize,
-    pub probe_before: f64,
-    pub probe_after: f64,
+    pub probe_before: crate::speed::Rates,
+    pub probe_after: crate::speed::Rates,
 }
 
 /// A passed check, as stored.
@@ -220,7 +221,8 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     // towards the warm-up) directly precedes the samples.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let probe_threads = crate::stats::usable_cores(threads, cores);
-    let probe_before = crate::speed::probe(probe_threads);
+    let memory_probe = crate::speed::MemoryProbe::new();
+    let probe_before = crate::speed::rates(&memory_probe, probe_threads);
 
     // First call, timed on its own: it includes one-off costs (page faults on fresh buffers,
     // thread-pool start-up) that the samples exclude by design.
@@ -239,12 +241,15 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     drop(outcome);
 
     let mut clock = RealClock::default();
-    let monitor = RunnableMonitor::start();
+    let ticks_before = CpuTicks::now();
     let sampled = harness::sample(&mut clock, &request.plan, first_call_s, &mut || {
         black_box((variant.run)(black_box(&problem), black_box(threads)));
     });
-    let others_runnable = monitor.stop();
-    let probe_after = crate::speed::probe(probe_threads);
+    let contention = ticks_before
+        .zip(CpuTicks::now())
+        .and_then(|(a, b)| crate::cpuacct::contention(&a, &b));
+    let probe_after = crate::speed::rates(&memory_probe, probe_threads);
+    drop(memory_probe);
     Ok(Response {
         id: request.id.clone(),
         threads,
@@ -261,127 +266,9 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
         sampled,
         load_before,
         load_after: crate::machine::load_average(),
-        others_runnable,
+        contention,
         probe_threads,
         probe_before,
         probe_after,
     })
-}
-
-/// Samples how many tasks of *other* processes are runnable while the kernel runs: the
-/// machine's count (the fourth field of Linux's `/proc/loadavg`, "running/total", counts
-/// tasks running or ready to run at that instant) minus this process's own runnable threads
-/// (state `R` in `/proc/self/task/*/stat`). Unlike the load average, a one-minute moving
-/// average, it sees a competitor at once, including one on another core that does not slow
-/// a single-threaded kernel's CPU time. Counting our own threads instead of assuming
-/// "the kernel's threads plus the monitor" matters: between calls the main thread runs
-/// while the pool's workers spin, and the assumption flagged short threaded kernels
-/// (`mandelbrot/rayon-simd`, 5 ms a call) on an idle machine. The monitor wakes every 20 ms
-/// and reads a few small files, about 0.1% of a core.
-struct RunnableMonitor {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<Vec<i64>>>,
-}
-
-impl RunnableMonitor {
-    fn start() -> RunnableMonitor {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("runnable-monitor".into())
-            .spawn(move || {
-                let mut counts = Vec::new();
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    // The two reads are not one snapshot: a thread of ours that starts or stops
-                    // running between them makes the difference one too high or too low. Keep
-                    // the sign, so those errors cancel in the mean; clipping each sample at zero
-                    // biased it upwards (about 0.5 "other tasks" for 1 ms threaded kernels on
-                    // an idle machine).
-                    if let (Some(all), Some(own)) = (runnable_now(), own_runnable_threads()) {
-                        counts.push(i64::from(all) - i64::from(own));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                counts
-            })
-            .ok();
-        RunnableMonitor { stop, handle }
-    }
-
-    /// Mean number of runnable tasks of other processes; `None` where /proc is unavailable.
-    fn stop(mut self) -> Option<f64> {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let counts = self.handle.take()?.join().ok()?;
-        if counts.is_empty() {
-            return None;
-        }
-        Some(mean_others(&counts))
-    }
-}
-
-/// Mean of the signed per-sample differences, clipped at zero only at the end.
-fn mean_others(counts: &[i64]) -> f64 {
-    let mean = counts.iter().map(|&c| c as f64).sum::<f64>() / counts.len().max(1) as f64;
-    mean.max(0.0)
-}
-
-fn runnable_now() -> Option<u32> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace()
-        .nth(3)?
-        .split('/')
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Threads of this process that are running or ready to run (state `R`), the monitor
-/// included: it is running while it reads.
-fn own_runnable_threads() -> Option<u32> {
-    let mut n = 0;
-    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        if let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) {
-            n += u32::from(task_is_runnable(&stat));
-        }
-    }
-    Some(n)
-}
-
-/// Whether a `/proc/<pid>/task/<tid>/stat` line says the task is runnable. The state is the
-/// first field after the command name, which is in parentheses and may itself contain
-/// spaces and parentheses, so it is found after the *last* ')'.
-fn task_is_runnable(stat: &str) -> bool {
-    stat.rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next())
-        .is_some_and(|state| state == "R")
-}
-
-#[cfg(test)]
-mod monitor_tests {
-    use super::*;
-
-    #[test]
-    fn task_states_are_read_after_the_command_name() {
-        assert!(task_is_runnable("1234 (perfguide) R 1 2 3"));
-        assert!(!task_is_runnable("1234 (perfguide) S 1 2 3"));
-        // A command name with spaces and parentheses.
-        assert!(task_is_runnable("7 (a) b (c) R 0"));
-        assert!(!task_is_runnable("7 (R) S 0"));
-        assert!(!task_is_runnable("garbage"));
-    }
-
-    #[test]
-    fn snapshot_errors_cancel_instead_of_adding_up() {
-        // Half the samples one too high, half one too low: nobody else was runnable.
-        assert_eq!(mean_others(&[1, -1, 1, -1]), 0.0);
-        // A competitor runnable throughout shows as one.
-        assert_eq!(mean_others(&[1, 1, 2, 0]), 1.0);
-        assert_eq!(mean_others(&[-1, -1]), 0.0);
-    }
-
-    #[test]
-    fn this_thread_counts_itself_as_runnable() {
-        // The calling thread is running while it reads its own state.
-        assert!(own_runnable_threads().unwrap() >= 1);
-    }
 }

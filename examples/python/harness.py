@@ -21,6 +21,10 @@ Rules, for each rung (`kernel/variant`, e.g. mandelbrot/py-numba):
    (sample time / iterations_per_sample), in seconds.
 6. Single-threaded rungs run with BLAS and OpenMP pools limited to one thread (via
    threadpoolctl), so `threads: 1` is true of NumPy's matrix product too.
+7. The machine's and this process's CPU tick counters (/proc/stat, /proc/self/stat) are
+   read just before and just after the samples (`cpu_ticks_before`, `cpu_ticks_after`);
+   perfguide works out from them how much CPU other processes used and the hypervisor
+   stole meanwhile, and flags the record when either is too much.
 
 The confidence interval of the median is the distribution-free one from order statistics
 (ranks from the binomial(n, 1/2) distribution); below 6 samples no pair of ranks reaches
@@ -216,6 +220,8 @@ def base_record(kernel, module, rung):
         "samples_wall_s": [],
         "samples_cpu_s": [],
         "check": None,
+        "cpu_ticks_before": None,
+        "cpu_ticks_after": None,
         "source": {"file": SOURCE_PREFIX + (rung.source or module.__name__ + ".py"),
                    "anchor": rung.anchor_name},
     }
@@ -239,7 +245,8 @@ def measure(kernel, module, rung, budget, log):
     except Exception as exc:  # a crash in set-up or in any call: reported, never timed
         log(traceback.format_exc())
         record.update(status="failed", reason=f"{type(exc).__name__}: {exc}",
-                      iterations_per_sample=None, samples_wall_s=[], samples_cpu_s=[])
+                      iterations_per_sample=None, samples_wall_s=[], samples_cpu_s=[],
+                      cpu_ticks_before=None, cpu_ticks_after=None)
     return record
 
 
@@ -278,6 +285,7 @@ def sample(kernel, module, rung, func, problem, args, budget, record):
     # Calibration and samples.
     iterations = max(1, math.ceil(TARGET_SAMPLE_S / max(per_call, 1e-9)))
     wall, cpu = [], []
+    ticks_before = cpu_ticks()
     while True:
         c0 = time.process_time_ns()
         t0 = clock()
@@ -296,7 +304,56 @@ def sample(kernel, module, rung, func, problem, args, budget, record):
                                      or (clock() - began) * 1e-9 >= budget):
             break
     record.update(status="ok", iterations_per_sample=iterations, samples_wall_s=wall,
-                  samples_cpu_s=cpu)
+                  samples_cpu_s=cpu, cpu_ticks_before=ticks_before,
+                  cpu_ticks_after=cpu_ticks())
+
+
+# ---------------------------------------------------------------------------------------
+# Who else used the CPU (perfguide's src/cpuacct.rs does the arithmetic)
+# ---------------------------------------------------------------------------------------
+
+def _pid_ticks(text, children_too):
+    """utime + stime (+ cutime + cstime) of a /proc/<pid>/stat line; fields are counted
+    after the last ')' because the command name may contain spaces and parentheses."""
+    fields = text[text.rindex(")") + 1:].split()
+    ticks = int(fields[11]) + int(fields[12])
+    if children_too:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks, int(fields[1])
+
+
+def cpu_ticks():
+    """The machine's and this process's CPU tick counters, or None off Linux.
+
+    Taken before and after a rung's samples, instead of by a monitor thread that would
+    compete for the GIL with the rung. "own" covers this process's threads, its children
+    that have exited and been waited for, and its live children (a rung that starts worker
+    processes is not its own competitor)."""
+    try:
+        with open("/proc/stat") as f:
+            lines = f.read().splitlines()
+        with open("/proc/self/stat") as f:
+            own, _ = _pid_ticks(f.read(), children_too=True)
+        me = os.getpid()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == me:
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    ticks, parent = _pid_ticks(f.read(), children_too=False)
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile, or not ours to read
+            if parent == me:
+                own += ticks
+        v = [int(x) for x in lines[0].split()[1:9]]
+        cpus = sum(1 for line in lines[1:] if line.startswith("cpu") and line[3:4].isdigit())
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(v) < 7:
+        return None
+    steal = v[7] if len(v) > 7 else 0
+    return {"busy": v[0] + v[1] + v[2] + v[5] + v[6], "steal": steal, "total": sum(v),
+            "own": own, "cpus": cpus}
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ REPO_ROOT = PYTHON_DIR.parents[1]
 
 RECORD_KEYS = {"id", "kernel", "variant", "lesson", "threads", "threaded", "problem",
                "status", "reason", "first_call_s", "iterations_per_sample",
-               "samples_wall_s", "samples_cpu_s", "check", "source"}
+               "samples_wall_s", "samples_cpu_s", "check", "source",
+               "cpu_ticks_before", "cpu_ticks_after"}
+TICK_KEYS = {"busy", "steal", "total", "own", "cpus"}
 
 
 def run_harness(tmp_path, *args, prelude="pass"):
@@ -63,6 +65,10 @@ def assert_schema(document):
             assert all(s >= 0 for s in record["samples_cpu_s"])
             assert set(record["check"]) == {"ok", "summary", "error"}
             assert record["check"]["ok"] is True and record["check"]["summary"]
+            before, after = record["cpu_ticks_before"], record["cpu_ticks_after"]
+            assert set(before) == set(after) == TICK_KEYS
+            assert all(after[k] >= before[k] for k in ("busy", "steal", "total", "own"))
+            assert after["cpus"] >= 1
         else:
             assert isinstance(record["reason"], str) and record["reason"]
             assert record["samples_wall_s"] == [] and record["samples_cpu_s"] == []
@@ -148,6 +154,30 @@ def test_a_right_result_is_sampled_per_call():
     # a call takes well under 10 ms, so many calls make one sample
     assert record["iterations_per_sample"] > 100
     assert max(record["samples_wall_s"]) < 1e-3  # stored per call, not per sample
+
+
+def test_pid_ticks_are_read_after_an_awkward_command_name():
+    # after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    # utime stime cutime cstime ...
+    line = "42 (a) b) (c) R 7 42 42 0 -1 4194560 100 0 0 0 250 17 3 4 20 0"
+    assert harness._pid_ticks(line, children_too=False) == (267, 7)
+    assert harness._pid_ticks(line, children_too=True) == (274, 7)
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="Linux /proc only")
+def test_a_rungs_own_child_processes_are_not_counted_as_competitors():
+    busy_child = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+    before = harness.cpu_ticks()
+    child = subprocess.Popen([sys.executable, "-c", busy_child])
+    try:
+        time_child = harness.cpu_ticks()  # the child is alive: counted through its ppid
+        assert time_child["own"] >= before["own"]
+    finally:
+        child.wait(timeout=30)
+    after = harness.cpu_ticks()  # reaped: counted through cutime/cstime
+    # 0.4 s of the child's CPU is 40 ticks at USER_HZ=100; allow for tick sampling
+    assert after["own"] - before["own"] >= 30, (before, after)
+    assert after["total"] > before["total"] and after["cpus"] >= 1
 
 
 def test_an_unreadable_result_is_a_failed_check():
