@@ -231,6 +231,23 @@ pub fn rung_sources(root: &Path, kernel: &str) -> String {
     text
 }
 
+/// The packages whose versions can change a rung's time: what the rungs import and the
+/// numerical libraries under them (harness.py's PACKAGES, plus joblib under scikit-learn).
+/// Keying on every installed distribution made every record stale whenever a fresh venv got
+/// a newer release of an unrelated dependency of the profilers (cloudpickle, PyYAML,
+/// pydantic: a clean CI venv on 2026-11-24).
+const TIMED_PACKAGES: &[&str] = &[
+    "cython",
+    "joblib",
+    "llvmlite",
+    "numba",
+    "numpy",
+    "scikit-learn",
+    "scipy",
+    "setuptools",
+    "threadpoolctl",
+];
+
 /// The key of a Python record.
 pub fn key(
     root: &Path,
@@ -243,6 +260,7 @@ pub fn key(
     let packages: String = interp
         .packages
         .iter()
+        .filter(|(k, _)| TIMED_PACKAGES.contains(&k.as_str()))
         .map(|(k, v)| format!("{k}=={v}\n"))
         .collect();
     store::key_of(&[
@@ -410,5 +428,36 @@ mod tests {
           "source": {"file": "examples/python/mandelbrot.py", "anchor": "py-numba"}}]}"#;
         let out: HarnessOutput = serde_json::from_str(json).unwrap();
         assert_eq!(out.records[0].samples_wall_s.len(), 2);
+    }
+
+    #[test]
+    fn only_the_timed_packages_are_part_of_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let machine = Machine::current();
+        let mut interp = Interpreter {
+            python: PathBuf::from("python3"),
+            version: "3.11.7".into(),
+            packages: [("numpy", "2.4.6"), ("pyyaml", "6.0.3")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let problem = ProblemSpec {
+            n: 10,
+            m: 0,
+            seed: 0,
+        };
+        let key =
+            |i: &Interpreter| key(dir.path(), i, "pi-integration/py-numpy", problem, &machine);
+        let before = key(&interp);
+        interp.packages.insert("pyyaml".into(), "6.0.4".into());
+        interp.packages.insert("cloudpickle".into(), "3.1.3".into());
+        assert_eq!(
+            key(&interp),
+            before,
+            "a profiler's dependency does not change a time"
+        );
+        interp.packages.insert("numpy".into(), "2.5.0".into());
+        assert_ne!(key(&interp), before, "a new NumPy can");
     }
 }
