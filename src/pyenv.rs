@@ -74,6 +74,9 @@ fn unavailable(reason: impl Into<String>) -> Unavailable {
 pub const REQUIREMENTS_STAMP: &str = ".perfguide-requirements.blake3";
 /// The stamp of the Cython build, inside the venv.
 pub const BUILD_EXT_STAMP: &str = ".perfguide-build-ext.blake3";
+/// Exact pins of every package, looked for next to the requirements file.
+pub const CONSTRAINTS_FILE: &str = "constraints.txt";
+
 /// The Cython build script, looked for next to the requirements file.
 const BUILD_EXT: &str = "build_ext.py";
 /// How many lines of a failed step's output a reason quotes.
@@ -158,10 +161,21 @@ pub fn prepare(
     // run's key anyway.) Not querying the base interpreter keeps a cached call to one
     // interpreter start.
     let interpreter_line = format!("interpreter {}", cfg.interpreter);
-    let want_stamp = format!(
-        "{interpreter_line}\nrequirements {}\n",
-        blake3::hash(&req_bytes).to_hex()
-    );
+    // A `constraints.txt` beside the requirements pins every transitive package too, so a
+    // fresh venv gets exactly the versions that measured the store; it is part of the stamp.
+    let constraints = requirements.with_file_name(CONSTRAINTS_FILE);
+    let constraints_bytes = fs::read(&constraints).ok();
+    let want_stamp = match &constraints_bytes {
+        Some(c) => format!(
+            "{interpreter_line}\nrequirements {}\nconstraints {}\n",
+            blake3::hash(&req_bytes).to_hex(),
+            blake3::hash(c).to_hex()
+        ),
+        None => format!(
+            "{interpreter_line}\nrequirements {}\n",
+            blake3::hash(&req_bytes).to_hex()
+        ),
+    };
     let stamp_path = venv.join(REQUIREMENTS_STAMP);
     let have_stamp = fs::read_to_string(&stamp_path).ok();
 
@@ -225,6 +239,9 @@ pub fn prepare(
                 .arg("-r")
                 .arg(&requirements)
                 .current_dir(book_root);
+            if constraints_bytes.is_some() {
+                cmd.arg("-c").arg(&constraints);
+            }
             let mut lines = LineSplitter::default();
             let out = step(cmd, deadline, &mut |chunk| {
                 for line in lines.push(chunk) {
