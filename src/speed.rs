@@ -215,13 +215,14 @@ pub struct SpeedProbe {
 }
 
 impl SpeedProbe {
-    /// The better probe as a fraction of the reference (1.0 = as fast as the session's best).
+    /// The better arithmetic probe as a fraction of the reference (1.0 = as fast as the best).
     pub fn relative(&self) -> f64 {
-        if self.reference > 0.0 {
-            self.before.max(self.after) / self.reference
-        } else {
-            1.0
+        Readings {
+            before: self.before,
+            after: self.after,
+            reference: self.reference,
         }
+        .relative()
     }
 
     /// Why the measurement looks slowed, if it does.
@@ -283,10 +284,7 @@ impl SpeedReference {
 
     /// Records a probe rate.
     pub fn observe(&mut self, threads: usize, rate: f64) {
-        if rate.is_finite() && rate > 0.0 {
-            let best = self.best.entry(threads).or_insert(rate);
-            *best = best.max(rate);
-        }
+        raise(&mut self.best, threads, rate);
     }
 
     /// Records both probes' rates.
@@ -297,10 +295,7 @@ impl SpeedReference {
 
     /// Records a memory probe rate.
     pub fn observe_memory(&mut self, threads: usize, rate: f64) {
-        if rate.is_finite() && rate > 0.0 {
-            let best = self.best_memory.entry(threads).or_insert(rate);
-            *best = best.max(rate);
-        }
+        raise(&mut self.best_memory, threads, rate);
     }
 
     /// The best rate for `threads`, if any was observed.
@@ -325,6 +320,15 @@ impl SpeedReference {
             reference: self.best(threads).unwrap_or(0.0),
             memory,
         }
+    }
+}
+
+/// Raises the best rate for `threads` to `rate`; ignores readings that are not positive and
+/// finite (a probe that did not run).
+fn raise(best: &mut BTreeMap<usize, f64>, threads: usize, rate: f64) {
+    if rate.is_finite() && rate > 0.0 {
+        let b = best.entry(threads).or_insert(rate);
+        *b = b.max(rate);
     }
 }
 
