@@ -143,6 +143,7 @@ pub fn run(
                 problem: need.problem,
                 threads: 1,
                 plan: crate::harness::Plan::quick(0.1),
+                memory_probe: false,
             },
             mode: Mode::Image {
                 path: tmp_png.clone(),

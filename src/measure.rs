@@ -302,8 +302,10 @@ impl<'a> Session<'a> {
     /// Starts a session for `needs`, calibrating the speed probes for their thread counts and
     /// adding the rates remembered for this machine.
     pub fn new(needs: &[Need], keys: &'a KeyContext, options: &'a MeasureOptions) -> Result<Self> {
-        let mut reference =
-            SpeedReference::calibrated(needs.iter().map(|n| probe_threads(n, keys)));
+        let mut reference = SpeedReference::calibrated(
+            needs.iter().map(|n| probe_threads(n, keys)),
+            !options.quick,
+        );
         if let Some(file) = &options.speed_reference {
             reference.remember_from(file, &keys.machine.fingerprint())?;
         }
@@ -392,6 +394,7 @@ pub fn measure_one(
         problem: need.problem,
         threads: need.threads,
         plan,
+        memory_probe: !options.quick,
     };
     let responses = (0..processes)
         .map(|_| run_worker(&request, options.timeout))

@@ -1196,6 +1196,7 @@ fn request_of(need: &ProfileNeed) -> Request {
         problem: need.problem,
         threads: need.threads,
         plan: Plan::quick(0.1),
+        memory_probe: false,
     }
 }
 

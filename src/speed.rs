@@ -268,15 +268,23 @@ pub struct SpeedReference {
 impl SpeedReference {
     /// Probes each thread count a few times before the first measurement, so the first
     /// measurements are judged against more than their own probes.
-    pub fn calibrated(thread_counts: impl IntoIterator<Item = usize>) -> SpeedReference {
+    /// `with_memory` calibrates the memory probe too (not for `--quick`, whose workers do not
+    /// run it).
+    pub fn calibrated(
+        thread_counts: impl IntoIterator<Item = usize>,
+        with_memory: bool,
+    ) -> SpeedReference {
         let mut reference = SpeedReference::default();
-        let memory = MemoryProbe::new();
+        let memory = with_memory.then(MemoryProbe::new);
         for threads in thread_counts
             .into_iter()
             .collect::<std::collections::BTreeSet<_>>()
         {
             for _ in 0..CALIBRATION_PROBES {
-                reference.observe_rates(threads, rates(&memory, threads));
+                match &memory {
+                    Some(m) => reference.observe_rates(threads, rates(m, threads)),
+                    None => reference.observe(threads, probe(threads)),
+                }
             }
         }
         reference

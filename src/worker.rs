@@ -32,6 +32,10 @@ pub struct Request {
     pub problem: ProblemSpec,
     pub threads: usize,
     pub plan: Plan,
+    /// Run the memory probe around the samples (`speed::MemoryProbe`): off for `--quick`,
+    /// a smoke test under a time limit, and for profiles and images, which judge nothing.
+    #[serde(default)]
+    pub memory_probe: bool,
 }
 
 /// A serializable [`Problem`].
@@ -221,8 +225,15 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     // towards the warm-up) directly precedes the samples.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let probe_threads = crate::stats::usable_cores(threads, cores);
-    let memory_probe = crate::speed::MemoryProbe::new();
-    let probe_before = crate::speed::rates(&memory_probe, probe_threads);
+    let memory_probe = request.memory_probe.then(crate::speed::MemoryProbe::new);
+    let probe = |threads| match &memory_probe {
+        Some(m) => crate::speed::rates(m, threads),
+        None => crate::speed::Rates {
+            arithmetic: crate::speed::probe(threads),
+            memory: 0.0,
+        },
+    };
+    let probe_before = probe(probe_threads);
 
     // First call, timed on its own: it includes one-off costs (page faults on fresh buffers,
     // thread-pool start-up) that the samples exclude by design.
@@ -248,7 +259,7 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     let contention = ticks_before
         .zip(CpuTicks::now())
         .and_then(|(a, b)| crate::cpuacct::contention(&a, &b));
-    let probe_after = crate::speed::rates(&memory_probe, probe_threads);
+    let probe_after = probe(probe_threads);
     drop(memory_probe);
     Ok(Response {
         id: request.id.clone(),
