@@ -101,7 +101,7 @@ pub fn render_table(records: &[Record]) -> String {
             let s = &r.summary;
             let _ = writeln!(
                 out,
-                "  {:<18} {:>10} ± {:>5.1}%  {:>7}  {:>22}  {:>2} thr  {}{}",
+                "  {:<18} {:>10} ± {:>5.1}%  {:>7}  {:>22}  {:>2} thr  {}{}{}",
                 r.variant,
                 format_seconds(s.median),
                 100.0 * s.ci_half_width_rel,
@@ -109,6 +109,9 @@ pub fn render_table(records: &[Record]) -> String {
                 format_rate(r.throughput(), &r.work_unit),
                 r.threads,
                 r.check.summary,
+                s.ci_shortfall_note()
+                    .map(|note| format!("  [{note}]"))
+                    .unwrap_or_default(),
                 if r.busy.is_some() { "  [busy]" } else { "" }
             );
         }
@@ -125,13 +128,16 @@ pub fn export_markdown(records: &[Record]) -> String {
         let s = &r.summary;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} – {} | {} | {} |",
+            "| {} | {} | {} | {} | {} – {}{} | {} | {} |",
             r.kernel,
             r.variant,
             r.threads,
             format_seconds(s.median),
             format_seconds(s.ci_low),
             format_seconds(s.ci_high),
+            s.ci_shortfall_note()
+                .map(|note| format!(" ({note})"))
+                .unwrap_or_default(),
             format_rate(r.throughput(), &r.work_unit),
             r.check.summary.replace('|', "\\|")
         );
@@ -492,6 +498,25 @@ mod tests {
             table.contains("2.00x") || table.contains("1.9") || table.contains("2.0"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn an_interval_from_too_few_samples_is_not_called_95_percent() {
+        let many = fake_record("a/many", 0.001, 1);
+        let few = Record {
+            summary: stats::summarize(&[0.30, 0.31, 0.32]).unwrap(),
+            ..fake_record("a/few", 0.3, 2)
+        };
+        let table = render_table(&[many.clone(), few.clone()]);
+        let line = |v: &str| table.lines().find(|l| l.contains(v)).unwrap().to_string();
+        assert!(
+            line("few").ends_with("[3 samples: a 75% interval]"),
+            "{table}"
+        );
+        assert!(!line("many").contains("interval"), "{table}");
+        let md = export_markdown(&[many, few]);
+        assert!(md.contains("(3 samples: a 75% interval)"), "{md}");
+        assert_eq!(md.matches("interval").count(), 1, "{md}");
     }
 
     #[test]

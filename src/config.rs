@@ -403,7 +403,7 @@ impl Default for MeasureConfig {
     fn default() -> Self {
         MeasureConfig {
             budget_seconds: 8.0,
-            quick_budget_seconds: 1.0,
+            quick_budget_seconds: 0.5,
             min_samples: 10,
             max_samples: 1000,
             target_ci_percent: 2.0,
@@ -1092,7 +1092,7 @@ mod tests {
     fn perfguide_defaults() {
         let c = Config::default();
         assert_eq!(c.measure.budget_seconds, 8.0);
-        assert_eq!(c.measure.quick_budget_seconds, 1.0);
+        assert_eq!(c.measure.quick_budget_seconds, 0.5);
         assert_eq!(c.measure.min_samples, 10);
         assert_eq!(c.measure.max_samples, 1000);
         assert_eq!(c.measure.target_ci_percent, 2.0);

@@ -546,11 +546,11 @@ impl MeasuredFragments<'_> {
                 String::new()
             };
             html.push_str(&format!(
-                "<tr><th scope=\"row\"><code>{}</code>{flags}</th><td>{}</td><td><a href=\"#{anchor}\">{}</a></td><td>±{:.1}%</td><td>{}×</td><td>{}</td>{gflops_cells}<td>✓ {}</td></tr>\n",
+                "<tr><th scope=\"row\"><code>{}</code>{flags}</th><td>{}</td><td><a href=\"#{anchor}\">{}</a></td><td>{}</td><td>{}×</td><td>{}</td>{gflops_cells}<td>✓ {}</td></tr>\n",
                 escape_html(&r.variant),
                 r.threads,
                 format_seconds(r.summary.median),
-                100.0 * r.summary.ci_half_width_rel,
+                ci_cell(&r.summary),
                 claim::format_value(speedup),
                 format_rate(r.throughput(), &r.work_unit),
                 escape_html(&r.check.summary),
@@ -589,7 +589,7 @@ impl MeasuredFragments<'_> {
             (
                 "Samples",
                 format!(
-                    "{} samples of {} run(s) each, after the checked first call and {} more warm-up run(s); median {}, MAD {}, min {}, max {}, 95% CI of the median {} – {}",
+                    "{} samples of {} run(s) each, after the checked first call and {} more warm-up run(s); median {}, MAD {}, min {}, max {}, {} {} – {}",
                     s.n,
                     r.iterations_per_sample,
                     r.warmup_runs,
@@ -597,6 +597,13 @@ impl MeasuredFragments<'_> {
                     format_seconds(s.mad),
                     format_seconds(s.min),
                     format_seconds(s.max),
+                    match s.ci_shortfall() {
+                        None => "95% CI of the median".to_string(),
+                        Some(c) => format!(
+                            "range of the samples (a {:.0}% interval for the median: 95% needs 6 samples)",
+                            100.0 * c
+                        ),
+                    },
                     format_seconds(s.ci_low),
                     format_seconds(s.ci_high)
                 ),
@@ -810,6 +817,22 @@ fn inline_value(text: &str, r: &Record) -> Fragment {
     }
 }
 
+/// The table's "95% CI" cell. With fewer than 6 samples the interval is the samples' range
+/// and covers the median with less than 95% confidence; the cell says so rather than let the
+/// column heading claim 95%.
+fn ci_cell(s: &crate::stats::Summary) -> String {
+    let half = format!("±{:.1}%", 100.0 * s.ci_half_width_rel);
+    match s.ci_shortfall() {
+        None => half,
+        Some(c) => format!(
+            "{half} <span class=\"low-coverage\" title=\"{} samples: their range contains the median with {:.0}% confidence; a 95% interval needs 6\">({:.0}%)</span>",
+            s.n,
+            100.0 * c,
+            100.0 * c
+        ),
+    }
+}
+
 /// The id of a record's provenance entry on the page.
 pub fn provenance_anchor(r: &Record) -> String {
     format!("prov-{}-t{}", r.id.replace(['/', '.', '@'], "-"), r.threads)
@@ -824,7 +847,10 @@ pub fn stat_text(r: &Record, stat: &str, peak: Option<f64>) -> Result<String, St
         "max" => format_seconds(s.max),
         "mean" => format_seconds(s.mean),
         "mad" => format_seconds(s.mad),
-        "ci" => format!("±{:.1}%", 100.0 * s.ci_half_width_rel),
+        "ci" => match s.ci_shortfall_note() {
+            None => format!("±{:.1}%", 100.0 * s.ci_half_width_rel),
+            Some(note) => format!("±{:.1}% ({note})", 100.0 * s.ci_half_width_rel),
+        },
         "first-call" => format_seconds(r.first_call_s),
         "samples" => s.n.to_string(),
         "throughput" => format_rate(r.throughput(), &r.work_unit),

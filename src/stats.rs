@@ -194,6 +194,32 @@ pub fn summarize(samples: &[f64]) -> Option<Summary> {
     fields.iter().all(|v| v.is_finite()).then_some(summary)
 }
 
+impl Summary {
+    /// The true confidence of `ci_low..ci_high` when it is less than [`CONFIDENCE`]: with
+    /// fewer than 6 samples the interval is the min..max range ([`median_ci_ranks`]'s
+    /// fallback), which contains the median with only 1 − 2^(1−n) confidence (75% for 3
+    /// samples). Every display of the interval asks this, so that a 3-sample range is never
+    /// called a 95% interval. `None` when the interval attains 95%.
+    pub fn ci_shortfall(&self) -> Option<f64> {
+        median_ci_ranks(self.n, CONFIDENCE)
+            .filter(|r| !r.attained)
+            .map(|r| r.coverage)
+    }
+
+    /// A short note for an interval that falls short of 95% ("3 samples: a 75% interval"),
+    /// or `None`; the terminal table, the Markdown export and the pages use it.
+    pub fn ci_shortfall_note(&self) -> Option<String> {
+        self.ci_shortfall().map(|c| {
+            format!(
+                "{} sample{}: a {:.0}% interval",
+                self.n,
+                if self.n == 1 { "" } else { "s" },
+                100.0 * c
+            )
+        })
+    }
+}
+
 /// A sorted copy of `samples` (ascending, [`f64::total_cmp`]); `None` if `samples` is empty or
 /// holds a NaN or an infinity. The usual way to get the `sorted` argument of the functions here.
 pub fn sorted_finite(samples: &[f64]) -> Option<Vec<f64>> {
@@ -2421,5 +2447,29 @@ mod tests {
         let mut pmf = HalfBinomialPmf::new(n);
         let cdf: f64 = (0..k).map(|_| pmf.next_value()).sum();
         1.0 - 2.0 * cdf
+    }
+
+    #[test]
+    fn an_interval_from_fewer_than_six_samples_says_its_true_confidence() {
+        let three = summarize(&[1.0, 1.1, 1.2]).unwrap();
+        assert_eq!(three.ci_shortfall(), Some(0.75));
+        assert_eq!(
+            three.ci_shortfall_note().as_deref(),
+            Some("3 samples: a 75% interval")
+        );
+        let five = summarize(&[1.0, 1.1, 1.2, 1.3, 1.4]).unwrap();
+        assert_eq!(five.ci_shortfall(), Some(0.9375));
+        assert_eq!(
+            five.ci_shortfall_note().as_deref(),
+            Some("5 samples: a 94% interval")
+        );
+        let one = summarize(&[1.0]).unwrap();
+        assert_eq!(
+            one.ci_shortfall_note().as_deref(),
+            Some("1 sample: a 0% interval")
+        );
+        let six = summarize(&[1.0, 1.1, 1.2, 1.3, 1.4, 1.5]).unwrap();
+        assert_eq!(six.ci_shortfall(), None);
+        assert_eq!(six.ci_shortfall_note(), None);
     }
 }

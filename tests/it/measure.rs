@@ -189,7 +189,8 @@ fn a_busy_machine_is_flagged_on_the_record_and_the_page() {
         "# Results\n\n{{#bench test ok threads}}\n",
     );
     // One CPU-bound competitor: on two cores it leaves the single-threaded variant a whole
-    // core, so only the runnable-task monitor can see it; the threaded one also loses CPU.
+    // core, so only the CPU accounting (other processes' CPU use) can see it; the threaded one
+    // also loses CPU.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let competitors = std::thread::available_parallelism()
         .map_or(1, |n| n.get() - 1)
@@ -244,4 +245,28 @@ fn a_busy_machine_is_flagged_on_the_record_and_the_page() {
         2,
         "both rows are flagged"
     );
+}
+
+#[test]
+fn an_interval_from_three_samples_is_not_called_95_percent() {
+    let t = BookTest::from_fixture("measure");
+    let toml = t.read("book.toml").replace(
+        "min-samples = 3",
+        "min-samples = 3\nmax-samples = 3\nprocesses = 1",
+    );
+    t.write("book.toml", &toml);
+    build(&t, &[]).success();
+    let page = t.read("book/results.html");
+    // Three samples: their range covers the median with 1 - 2^-2 = 75% confidence.
+    assert_eq!(
+        page.matches("<span class=\"low-coverage\"").count(),
+        2,
+        "both rows say their interval is 75%: {page}"
+    );
+    assert!(page.contains(">(75%)</span>"), "{page}");
+    assert!(
+        page.contains("range of the samples (a 75% interval for the median: 95% needs 6 samples)"),
+        "the provenance says what the interval is"
+    );
+    assert!(!page.contains("95% CI of the median"), "{page}");
 }
