@@ -231,13 +231,11 @@ fn a_busy_machine_is_flagged_on_the_record_and_the_page() {
             record.contains("\"cpu-speed\""),
             "probes are recorded: {record}"
         );
-        // Two worker processes by default, each one's median recorded.
+        // Two worker processes by default (up to two more when they disagree), each one's
+        // median recorded.
         let json: serde_json::Value = serde_json::from_str(record).unwrap();
-        assert_eq!(
-            json["process-medians"].as_array().map(Vec::len),
-            Some(2),
-            "{record}"
-        );
+        let processes = json["process-medians"].as_array().map_or(0, Vec::len);
+        assert!((2..=4).contains(&processes), "{record}");
     }
     let page = t.read("book/results.html");
     assert_eq!(
