@@ -507,7 +507,13 @@ fn more_processes_needed(per_process: &[&[f64]], target_ci_rel: f64) -> bool {
         .iter()
         .map(|s| s.ci_half_width_rel)
         .fold(0.0, f64::max);
-    let pooled: Vec<f64> = per_process.concat();
+    // Pooled as `pool` pools: the same number of samples from each process.
+    let keep = per_process.iter().map(|s| s.len()).min().unwrap_or(0);
+    let pooled: Vec<f64> = per_process
+        .iter()
+        .flat_map(|s| &s[..keep])
+        .copied()
+        .collect();
     process_dependence(&medians, widest).is_some()
         && crate::stats::summarize(&pooled).is_some_and(|s| s.ci_half_width_rel > target_ci_rel)
 }
@@ -550,7 +556,22 @@ fn process_note(record: &Record) -> Option<String> {
 /// warm-up runs and sampling time added, the worse of their disturbance signals (most CPU
 /// used by others, most steal; the slower speed probes), and the rest (check, first call, per-thread
 /// work) from the first process. Every process checked its result before sampling.
-fn pool(responses: Vec<Response>) -> Option<Response> {
+///
+/// Each process contributes the same number of samples, the first `k` of each, `k` being the
+/// fewest any process took. Without that, a process disturbed for a while (which never
+/// reaches the target interval and samples until its budget is spent) outweighs the quiet
+/// ones: in one `perfguide bench mandelbrot`, `rayon-simd`'s first process took about 300
+/// samples at 6.15 ms while three others stopped at about 14 each near 5.3 ms, and the pooled
+/// median came out at 5.98 ms.
+fn pool(mut responses: Vec<Response>) -> Option<Response> {
+    let keep = responses
+        .iter()
+        .map(|r| r.sampled.samples_wall_s.len())
+        .min()?;
+    for r in &mut responses {
+        r.sampled.samples_wall_s.truncate(keep);
+        r.sampled.samples_cpu_s.truncate(keep);
+    }
     let mut responses = responses.into_iter();
     let mut pooled = responses.next()?;
     for r in responses {
@@ -854,6 +875,58 @@ mod tests {
             processes: 1,
             speed_reference: None,
         }
+    }
+
+    fn response(samples: Vec<f64>) -> Response {
+        Response {
+            id: "test/x".into(),
+            threads: 1,
+            check: worker::CheckSummary {
+                summary: "ok".into(),
+                error: None,
+            },
+            simd_path: None,
+            per_thread_work: Vec::new(),
+            work: 1.0,
+            flops: None,
+            bytes: None,
+            first_call_s: 0.01,
+            sampled: crate::harness::Sampled {
+                warmup_runs: 1,
+                iterations_per_sample: 1,
+                samples_cpu_s: samples.clone(),
+                samples_wall_s: samples,
+                stop: crate::harness::StopReason::Precise,
+                sampling_s: 0.1,
+            },
+            load_before: None,
+            load_after: None,
+            contention: None,
+            probe_threads: 1,
+            probe_before: crate::speed::Rates {
+                arithmetic: 1.0,
+                memory: 1.0,
+            },
+            probe_after: crate::speed::Rates {
+                arithmetic: 1.0,
+                memory: 1.0,
+            },
+        }
+    }
+
+    #[test]
+    fn every_process_has_an_equal_share_of_the_pooled_samples() {
+        // A disturbed process that sampled its whole budget, then three quiet ones.
+        let disturbed = response(vec![6.15; 300]);
+        let quiet = || response((0..14).map(|i| 5.3 + 0.001 * i as f64).collect());
+        let pooled = pool(vec![disturbed, quiet(), quiet(), quiet()]).unwrap();
+        assert_eq!(pooled.sampled.samples_wall_s.len(), 4 * 14);
+        assert_eq!(pooled.sampled.samples_cpu_s.len(), 4 * 14);
+        let median = crate::stats::summarize(&pooled.sampled.samples_wall_s)
+            .unwrap()
+            .median;
+        assert!(median < 5.4, "the quiet majority sets the median: {median}");
+        assert!(pool(Vec::new()).is_none());
     }
 
     #[test]
