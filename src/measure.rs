@@ -509,11 +509,7 @@ fn more_processes_needed(per_process: &[&[f64]], target_ci_rel: f64) -> bool {
         .fold(0.0, f64::max);
     // Pooled as `pool` pools: the same number of samples from each process.
     let keep = per_process.iter().map(|s| s.len()).min().unwrap_or(0);
-    let pooled: Vec<f64> = per_process
-        .iter()
-        .flat_map(|s| &s[..keep])
-        .copied()
-        .collect();
+    let pooled: Vec<f64> = per_process.iter().flat_map(|s| thin(s, keep)).collect();
     process_dependence(&medians, widest).is_some()
         && crate::stats::summarize(&pooled).is_some_and(|s| s.ci_half_width_rel > target_ci_rel)
 }
@@ -557,8 +553,11 @@ fn process_note(record: &Record) -> Option<String> {
 /// used by others, most steal; the slower speed probes), and the rest (check, first call, per-thread
 /// work) from the first process. Every process checked its result before sampling.
 ///
-/// Each process contributes the same number of samples, the first `k` of each, `k` being the
-/// fewest any process took. Without that, a process disturbed for a while (which never
+/// Each process contributes the same number of samples, `k`, the fewest any process took: a
+/// process that took more is thinned to `k` samples spread evenly over its run ([`thin`]; its
+/// first `k` would be its noisiest, taken before its interval converged, and its last `k`
+/// would hide a disturbance at its start). Without equal shares, a process disturbed for a
+/// while (which never
 /// reaches the target interval and samples until its budget is spent) outweighs the quiet
 /// ones: in one `perfguide bench mandelbrot`, `rayon-simd`'s first process took about 300
 /// samples at 6.15 ms while three others stopped at about 14 each near 5.3 ms, and the pooled
@@ -569,8 +568,8 @@ fn pool(mut responses: Vec<Response>) -> Option<Response> {
         .map(|r| r.sampled.samples_wall_s.len())
         .min()?;
     for r in &mut responses {
-        r.sampled.samples_wall_s.truncate(keep);
-        r.sampled.samples_cpu_s.truncate(keep);
+        r.sampled.samples_wall_s = thin(&r.sampled.samples_wall_s, keep);
+        r.sampled.samples_cpu_s = thin(&r.sampled.samples_cpu_s, keep);
     }
     let mut responses = responses.into_iter();
     let mut pooled = responses.next()?;
@@ -600,6 +599,16 @@ fn pool(mut responses: Vec<Response>) -> Option<Response> {
         pooled.load_after = r.load_after;
     }
     Some(pooled)
+}
+
+/// `k` of `samples` (all of them if there are no more), evenly spaced over the sequence:
+/// indices ⌊i·n/k⌋ for i = 0..k, a systematic subsample that keeps the run's time order.
+fn thin(samples: &[f64], k: usize) -> Vec<f64> {
+    let n = samples.len();
+    if k >= n {
+        return samples.to_vec();
+    }
+    (0..k).map(|i| samples[i * n / k]).collect()
 }
 
 /// Relative spread of the per-process medians, (max − min) / min, when it exceeds what the
@@ -927,6 +936,27 @@ mod tests {
             .median;
         assert!(median < 5.4, "the quiet majority sets the median: {median}");
         assert!(pool(Vec::new()).is_none());
+
+        // A process that needed more samples is thinned evenly, not cut to its noisy start.
+        let converging: Vec<f64> = (0..30).map(|i| if i < 10 { 2.0 } else { 1.0 }).collect();
+        let pooled = pool(vec![response(converging), response(vec![1.0; 10])]).unwrap();
+        let slow = pooled
+            .sampled
+            .samples_wall_s
+            .iter()
+            .filter(|&&t| t == 2.0)
+            .count();
+        assert_eq!(slow, 4, "{:?}", pooled.sampled.samples_wall_s);
+    }
+
+    #[test]
+    fn thinning_keeps_evenly_spaced_samples_in_order() {
+        let v: Vec<f64> = (0..10).map(f64::from).collect();
+        assert_eq!(thin(&v, 10), v);
+        assert_eq!(thin(&v, 20), v);
+        assert_eq!(thin(&v, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(thin(&v, 3), vec![0.0, 3.0, 6.0]);
+        assert!(thin(&v, 0).is_empty());
     }
 
     #[test]
