@@ -641,7 +641,7 @@ impl MeasuredFragments<'_> {
             rows.push((
                 "CPU speed",
                 format!(
-                    "{:.0}% of the fastest probe in its session ({:.2} and {:.2} billion multiply-adds per second per thread before and after, {} thread{})",
+                    "{:.0}% of the best probe on this machine ({:.2} and {:.2} billion multiply-adds per second per thread before and after, {} thread{})",
                     100.0 * p.relative().min(1.0),
                     p.before / 1e9,
                     p.after / 1e9,
@@ -653,7 +653,7 @@ impl MeasuredFragments<'_> {
                 rows.push((
                     "Memory speed",
                     format!(
-                        "{:.0}% of the fastest read in its session ({:.1} and {:.1} GB/s before and after)",
+                        "{:.0}% of the best read on this machine ({:.1} and {:.1} GB/s before and after)",
                         100.0 * m.relative().min(1.0),
                         m.before / 1e9,
                         m.after / 1e9,

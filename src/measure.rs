@@ -400,11 +400,7 @@ pub fn measure_one(
         .map(|_| run_worker(&request, options.timeout))
         .collect::<Result<Vec<_>, _>>()?;
     for _ in 0..EXTRA_PROCESSES {
-        let samples: Vec<&[f64]> = responses
-            .iter()
-            .map(|r| r.sampled.samples_wall_s.as_slice())
-            .collect();
-        if options.quick || !more_processes_needed(&samples, options.plan.target_ci_rel) {
+        if options.quick || !more_processes_needed(&responses, options.plan.target_ci_rel) {
             break;
         }
         responses.push(run_worker(&request, options.timeout)?);
@@ -491,27 +487,25 @@ const EXTRA_PROCESSES: u32 = 2;
 /// Whether another worker process should be measured: the processes so far (at least two)
 /// disagree by more than their sampling noise ([`process_dependence`]) and their pooled
 /// interval is wider than the target.
-fn more_processes_needed(per_process: &[&[f64]], target_ci_rel: f64) -> bool {
-    if per_process.len() < 2 {
-        return false;
-    }
-    let summaries: Option<Vec<_>> = per_process
-        .iter()
-        .map(|s| crate::stats::summarize(s))
-        .collect();
-    let Some(summaries) = summaries else {
-        return false;
-    };
-    let medians: Vec<f64> = summaries.iter().map(|s| s.median).collect();
-    let widest = summaries
-        .iter()
-        .map(|s| s.ci_half_width_rel)
-        .fold(0.0, f64::max);
+fn more_processes_needed(responses: &[Response], target_ci_rel: f64) -> bool {
+    let (medians, widest) = per_process_medians(responses);
+    let keep = fewest_samples(responses);
     // Pooled as `pool` pools: the same number of samples from each process.
-    let keep = per_process.iter().map(|s| s.len()).min().unwrap_or(0);
-    let pooled: Vec<f64> = per_process.iter().flat_map(|s| thin(s, keep)).collect();
+    let pooled: Vec<f64> = responses
+        .iter()
+        .flat_map(|r| thin(&r.sampled.samples_wall_s, keep))
+        .collect();
     process_dependence(&medians, widest).is_some()
         && crate::stats::summarize(&pooled).is_some_and(|s| s.ci_half_width_rel > target_ci_rel)
+}
+
+/// The fewest samples any of the processes took: each one's share of the pooled samples.
+fn fewest_samples(responses: &[Response]) -> usize {
+    responses
+        .iter()
+        .map(|r| r.sampled.samples_wall_s.len())
+        .min()
+        .unwrap_or(0)
 }
 
 /// The median per-call wall time of each worker process, when there was more than one, and
@@ -557,16 +551,12 @@ fn process_note(record: &Record) -> Option<String> {
 /// process that took more is thinned to `k` samples spread evenly over its run ([`thin`]; its
 /// first `k` would be its noisiest, taken before its interval converged, and its last `k`
 /// would hide a disturbance at its start). Without equal shares, a process disturbed for a
-/// while (which never
-/// reaches the target interval and samples until its budget is spent) outweighs the quiet
-/// ones: in one `perfguide bench mandelbrot`, `rayon-simd`'s first process took about 300
+/// while (which never reaches the target interval and samples until its budget is spent)
+/// outweighs the quiet ones: in one `perfguide bench mandelbrot`, `rayon-simd`'s first process took about 300
 /// samples at 6.15 ms while three others stopped at about 14 each near 5.3 ms, and the pooled
 /// median came out at 5.98 ms.
 fn pool(mut responses: Vec<Response>) -> Option<Response> {
-    let keep = responses
-        .iter()
-        .map(|r| r.sampled.samples_wall_s.len())
-        .min()?;
+    let keep = fewest_samples(&responses);
     for r in &mut responses {
         r.sampled.samples_wall_s = thin(&r.sampled.samples_wall_s, keep);
         r.sampled.samples_cpu_s = thin(&r.sampled.samples_cpu_s, keep);
@@ -961,21 +951,26 @@ mod tests {
 
     #[test]
     fn disagreeing_processes_get_company_only_while_their_pooled_interval_is_wide() {
+        let from = |start: f64| response((0..11).map(|i| start + 1e-5 * i as f64).collect());
         // Two tight processes 6% apart: the pooled interval straddles the gap.
-        let a: Vec<f64> = (0..11).map(|i| 0.0410 + 1e-5 * i as f64).collect();
-        let b: Vec<f64> = (0..11).map(|i| 0.0436 + 1e-5 * i as f64).collect();
-        assert!(more_processes_needed(&[&a, &b], 0.02));
+        let (a, b) = (from(0.0410), from(0.0436));
+        assert!(more_processes_needed(&[a.clone(), b.clone()], 0.02));
         // Two to one still straddles (the interval's upper rank reaches the slow mode)...
-        let c: Vec<f64> = (0..11).map(|i| 0.0411 + 1e-5 * i as f64).collect();
-        assert!(more_processes_needed(&[&a, &b, &c], 0.02));
+        let c = from(0.0411);
+        assert!(more_processes_needed(
+            &[a.clone(), b.clone(), c.clone()],
+            0.02
+        ));
         // ...three to one pins the pooled median down.
-        let d: Vec<f64> = (0..11).map(|i| 0.0412 + 1e-5 * i as f64).collect();
-        assert!(!more_processes_needed(&[&a, &b, &c, &d], 0.02));
+        assert!(!more_processes_needed(
+            &[a.clone(), b.clone(), c, from(0.0412)],
+            0.02
+        ));
         // Agreeing processes, a single process, or a looser target: nothing more.
-        let a2: Vec<f64> = a.iter().map(|x| x * 1.001).collect();
-        assert!(!more_processes_needed(&[&a, &a2], 0.02));
-        assert!(!more_processes_needed(&[&a], 0.02));
-        assert!(!more_processes_needed(&[&a, &b], 0.05));
+        let a2 = response(a.sampled.samples_wall_s.iter().map(|x| x * 1.001).collect());
+        assert!(!more_processes_needed(&[a.clone(), a2], 0.02));
+        assert!(!more_processes_needed(std::slice::from_ref(&a), 0.02));
+        assert!(!more_processes_needed(&[a, b], 0.05));
     }
 
     #[test]
