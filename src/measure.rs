@@ -318,14 +318,17 @@ impl<'a> Session<'a> {
 
     /// Measures `need` (again while it looks disturbed, see [`retry_while_disturbed`]) and
     /// tells `say` about each retry, a busy machine and process-dependence.
-    pub fn measure(&mut self, need: &Need, mut say: impl FnMut(String)) -> Result<Record> {
+    pub fn measure(&mut self, need: &Need, say: impl FnMut(String)) -> Result<Record> {
         let (keys, options, reference) = (self.keys, self.options, &mut self.reference);
+        // Both the attempts and the retry reports talk; never at the same time.
+        let say = std::cell::RefCell::new(say);
         let record = retry_while_disturbed(
             options,
-            || measure_one(need, keys, options, reference),
+            || measure_one(need, keys, options, reference, &mut *say.borrow_mut()),
             |r| r.busy.clone(),
-            |msg| say(format!("{}: {msg}", need.id)),
+            |msg| (say.borrow_mut())(format!("{}: {msg}", need.id)),
         )?;
+        let mut say = say.into_inner();
         if let Some(note) = process_note(&record) {
             say(note);
         }
@@ -377,13 +380,14 @@ fn retry_while_disturbed<T>(
     Ok(result)
 }
 
-/// Runs one worker and turns its response into a record, judging its speed probes against
-/// `reference` (which they update).
+/// Runs the worker processes and turns their responses into a record, judging their speed
+/// probes against `reference` (which they update); `say` hears about extra processes.
 pub fn measure_one(
     need: &Need,
     keys: &KeyContext,
     options: &MeasureOptions,
     reference: &mut SpeedReference,
+    say: &mut dyn FnMut(String),
 ) -> Result<Record> {
     // Each of the worker processes gets an equal share of the budget.
     let processes = options.processes.max(1);
@@ -399,10 +403,20 @@ pub fn measure_one(
     let mut responses = (0..processes)
         .map(|_| run_worker(&request, options.timeout))
         .collect::<Result<Vec<_>, _>>()?;
-    for _ in 0..EXTRA_PROCESSES {
-        if options.quick || !more_processes_needed(&responses, options.plan.target_ci_rel) {
+    for extra in 1..=EXTRA_PROCESSES {
+        if options.quick {
             break;
         }
+        let Some(width) = interval_too_wide(&responses, options.plan.target_ci_rel) else {
+            break;
+        };
+        say(format!(
+            "{}: its {} processes pooled to ±{:.1}%, wider than the ±{:.1}% target; measuring one more process ({extra} of up to {EXTRA_PROCESSES} extra)",
+            need.id,
+            responses.len(),
+            100.0 * width,
+            100.0 * options.plan.target_ci_rel
+        ));
         responses.push(run_worker(&request, options.timeout)?);
     }
     let (process_medians, widest_ci) = per_process_medians(&responses);
@@ -488,17 +502,22 @@ pub fn measure_one(
 /// and only such variants pay it; `--quick` never adds any.
 const EXTRA_PROCESSES: u32 = 2;
 
-/// Whether another worker process should be measured: at least two processes ran (a book
-/// that asks for one gets one) and their pooled interval is wider than the target.
-fn more_processes_needed(responses: &[Response], target_ci_rel: f64) -> bool {
+/// The pooled interval's relative half-width when another worker process should be
+/// measured: at least two processes ran (a book that asks for one gets one) and their pooled
+/// interval is wider than the target.
+fn interval_too_wide(responses: &[Response], target_ci_rel: f64) -> Option<f64> {
+    if responses.len() < 2 {
+        return None;
+    }
     let keep = fewest_samples(responses);
     // Pooled as `pool` pools: the same number of samples from each process.
     let pooled: Vec<f64> = responses
         .iter()
         .flat_map(|r| thin(&r.sampled.samples_wall_s, keep))
         .collect();
-    responses.len() >= 2
-        && crate::stats::summarize(&pooled).is_some_and(|s| s.ci_half_width_rel > target_ci_rel)
+    crate::stats::summarize(&pooled)
+        .map(|s| s.ci_half_width_rel)
+        .filter(|&w| w > target_ci_rel)
 }
 
 /// The fewest samples any of the processes took: each one's share of the pooled samples.
@@ -878,6 +897,10 @@ mod tests {
         }
     }
 
+    fn too_wide(responses: &[Response], target: f64) -> bool {
+        interval_too_wide(responses, target).is_some()
+    }
+
     fn response(samples: Vec<f64>) -> Response {
         Response {
             id: "test/x".into(),
@@ -956,18 +979,12 @@ mod tests {
         let from = |start: f64| response((0..11).map(|i| start + 1e-5 * i as f64).collect());
         // Two tight processes 6% apart: the pooled interval straddles the gap.
         let (a, b) = (from(0.0410), from(0.0436));
-        assert!(more_processes_needed(&[a.clone(), b.clone()], 0.02));
+        assert!(too_wide(&[a.clone(), b.clone()], 0.02));
         // Two to one still straddles (the interval's upper rank reaches the slow mode)...
         let c = from(0.0411);
-        assert!(more_processes_needed(
-            &[a.clone(), b.clone(), c.clone()],
-            0.02
-        ));
+        assert!(too_wide(&[a.clone(), b.clone(), c.clone()], 0.02));
         // ...three to one pins the pooled median down.
-        assert!(!more_processes_needed(
-            &[a.clone(), b.clone(), c, from(0.0412)],
-            0.02
-        ));
+        assert!(!too_wide(&[a.clone(), b.clone(), c, from(0.0412)], 0.02));
         // Agreeing processes that are each too noisy for the target: more samples help.
         let noisy = |seed: u64| {
             response(
@@ -976,12 +993,12 @@ mod tests {
                     .collect(),
             )
         };
-        assert!(more_processes_needed(&[noisy(0), noisy(3)], 0.02));
+        assert!(too_wide(&[noisy(0), noisy(3)], 0.02));
         // Agreeing tight processes, a single process, or a looser target: nothing more.
         let a2 = response(a.sampled.samples_wall_s.iter().map(|x| x * 1.001).collect());
-        assert!(!more_processes_needed(&[a.clone(), a2], 0.02));
-        assert!(!more_processes_needed(std::slice::from_ref(&a), 0.02));
-        assert!(!more_processes_needed(&[a, b], 0.05));
+        assert!(!too_wide(&[a.clone(), a2], 0.02));
+        assert!(!too_wide(std::slice::from_ref(&a), 0.02));
+        assert!(!too_wide(&[a, b], 0.05));
     }
 
     #[test]
