@@ -435,7 +435,7 @@ pub fn measure_one(
         response.probe_before,
         response.probe_after,
     );
-    let busy = join_reasons(
+    let busy = crate::speed::join_reasons(
         busy_reason(
             cpu_per_wall,
             need.threads,
@@ -509,24 +509,10 @@ fn interval_too_wide(responses: &[Response], target_ci_rel: f64) -> Option<f64> 
     if responses.len() < 2 {
         return None;
     }
-    let keep = fewest_samples(responses);
-    // Pooled as `pool` pools: the same number of samples from each process.
-    let pooled: Vec<f64> = responses
-        .iter()
-        .flat_map(|r| thin(&r.sampled.samples_wall_s, keep))
-        .collect();
-    crate::stats::summarize(&pooled)
+    let pooled = pool(responses.to_vec())?;
+    crate::stats::summarize(&pooled.sampled.samples_wall_s)
         .map(|s| s.ci_half_width_rel)
         .filter(|&w| w > target_ci_rel)
-}
-
-/// The fewest samples any of the processes took: each one's share of the pooled samples.
-fn fewest_samples(responses: &[Response]) -> usize {
-    responses
-        .iter()
-        .map(|r| r.sampled.samples_wall_s.len())
-        .min()
-        .unwrap_or(0)
 }
 
 /// The median per-call wall time of each worker process, when there was more than one, and
@@ -565,19 +551,22 @@ fn process_note(record: &Record) -> Option<String> {
 
 /// One response from several worker processes' responses: their samples pooled in order,
 /// warm-up runs and sampling time added, the worse of their disturbance signals (most CPU
-/// used by others, most steal; the slower speed probes), and the rest (check, first call, per-thread
-/// work) from the first process. Every process checked its result before sampling.
+/// used by others, most steal; the slower speed probes), and the rest (check, first call,
+/// per-thread work) from the first process. Every process checked its result before sampling.
 ///
 /// Each process contributes the same number of samples, `k`, the fewest any process took: a
 /// process that took more is thinned to `k` samples spread evenly over its run ([`thin`]; its
 /// first `k` would be its noisiest, taken before its interval converged, and its last `k`
 /// would hide a disturbance at its start). Without equal shares, a process disturbed for a
 /// while (which never reaches the target interval and samples until its budget is spent)
-/// outweighs the quiet ones: in one `perfguide bench mandelbrot`, `rayon-simd`'s first process took about 300
-/// samples at 6.15 ms while three others stopped at about 14 each near 5.3 ms, and the pooled
-/// median came out at 5.98 ms.
+/// outweighs the quiet ones: in one `perfguide bench mandelbrot`, `rayon-simd`'s first
+/// process took about 300 samples at 6.15 ms while three others stopped at about 14 each
+/// near 5.3 ms, and the pooled median came out at 5.98 ms.
 fn pool(mut responses: Vec<Response>) -> Option<Response> {
-    let keep = fewest_samples(&responses);
+    let keep = responses
+        .iter()
+        .map(|r| r.sampled.samples_wall_s.len())
+        .min()?;
     for r in &mut responses {
         r.sampled.samples_wall_s = thin(&r.sampled.samples_wall_s, keep);
         r.sampled.samples_cpu_s = thin(&r.sampled.samples_cpu_s, keep);
@@ -635,14 +624,6 @@ pub fn process_dependence(medians: &[f64], widest_ci_rel: f64) -> Option<f64> {
     }
     let spread = (max - min) / min;
     (spread > 0.01 && spread > 2.0 * widest_ci_rel).then_some(spread)
-}
-
-/// Both reasons, or either, joined with "; ".
-fn join_reasons(a: Option<String>, b: Option<String>) -> Option<String> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-        (a, b) => a.or(b),
-    }
 }
 
 /// CPU used by other processes, in cores on average over the samples, above which a
@@ -1069,17 +1050,6 @@ mod tests {
         );
         assert!(result.is_err());
         assert_eq!(made, 1);
-    }
-
-    #[test]
-    fn reasons_are_joined() {
-        assert_eq!(join_reasons(None, None), None);
-        assert_eq!(join_reasons(Some("a".into()), None).as_deref(), Some("a"));
-        assert_eq!(join_reasons(None, Some("b".into())).as_deref(), Some("b"));
-        assert_eq!(
-            join_reasons(Some("a".into()), Some("b".into())).as_deref(),
-            Some("a; b")
-        );
     }
 
     #[test]

@@ -165,17 +165,13 @@ pub fn prepare(
     // fresh venv gets exactly the versions that measured the store; it is part of the stamp.
     let constraints = requirements.with_file_name(CONSTRAINTS_FILE);
     let constraints_bytes = fs::read(&constraints).ok();
-    let want_stamp = match &constraints_bytes {
-        Some(c) => format!(
-            "{interpreter_line}\nrequirements {}\nconstraints {}\n",
-            blake3::hash(&req_bytes).to_hex(),
-            blake3::hash(c).to_hex()
-        ),
-        None => format!(
-            "{interpreter_line}\nrequirements {}\n",
-            blake3::hash(&req_bytes).to_hex()
-        ),
-    };
+    let mut want_stamp = format!(
+        "{interpreter_line}\nrequirements {}\n",
+        blake3::hash(&req_bytes).to_hex()
+    );
+    if let Some(c) = &constraints_bytes {
+        want_stamp.push_str(&format!("constraints {}\n", blake3::hash(c).to_hex()));
+    }
     let stamp_path = venv.join(REQUIREMENTS_STAMP);
     let have_stamp = fs::read_to_string(&stamp_path).ok();
 

@@ -165,14 +165,23 @@ pub struct Rates {
     pub memory: f64,
 }
 
-/// Runs the arithmetic probe on `threads` threads and the memory probe on one. Two threads
-/// reading at once varied from 32 to 57 GB/s on an idle machine (one thread often starts
-/// late), too wide to judge; one thread's bandwidth is what a neighbour on the memory bus
-/// takes away, whatever the kernel's thread count.
-pub fn rates(memory: &MemoryProbe, threads: usize) -> Rates {
+/// Runs the arithmetic probe on `threads` threads and the memory probe, if there is one, on
+/// one thread (a memory rate of 0 says it did not run). Two threads reading at once varied
+/// from 32 to 57 GB/s on an idle machine (one thread often starts late), too wide to judge;
+/// one thread's bandwidth is what a neighbour on the memory bus takes away, whatever the
+/// kernel's thread count.
+pub fn rates(memory: Option<&MemoryProbe>, threads: usize) -> Rates {
     Rates {
         arithmetic: probe(threads),
-        memory: memory.rate(1),
+        memory: memory.map_or(0.0, |m| m.rate(1)),
+    }
+}
+
+/// Both reasons, or either, joined with "; ".
+pub fn join_reasons(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
     }
 }
 
@@ -250,10 +259,7 @@ impl SpeedProbe {
                 )
             })
         });
-        match (cpu, memory) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        }
+        join_reasons(cpu, memory)
     }
 }
 
@@ -281,10 +287,7 @@ impl SpeedReference {
             .collect::<std::collections::BTreeSet<_>>()
         {
             for _ in 0..CALIBRATION_PROBES {
-                match &memory {
-                    Some(m) => reference.observe_rates(threads, rates(m, threads)),
-                    None => reference.observe(threads, probe(threads)),
-                }
+                reference.observe_rates(threads, rates(memory.as_ref(), threads));
             }
         }
         reference
@@ -588,5 +591,16 @@ mod tests {
             ..at(0.5)
         };
         assert!(none.slow_reason().is_none());
+    }
+
+    #[test]
+    fn reasons_are_joined() {
+        assert_eq!(join_reasons(None, None), None);
+        assert_eq!(join_reasons(Some("a".into()), None).as_deref(), Some("a"));
+        assert_eq!(join_reasons(None, Some("b".into())).as_deref(), Some("b"));
+        assert_eq!(
+            join_reasons(Some("a".into()), Some("b".into())).as_deref(),
+            Some("a; b")
+        );
     }
 }

@@ -226,14 +226,7 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let probe_threads = crate::stats::usable_cores(threads, cores);
     let memory_probe = request.memory_probe.then(crate::speed::MemoryProbe::new);
-    let probe = |threads| match &memory_probe {
-        Some(m) => crate::speed::rates(m, threads),
-        None => crate::speed::Rates {
-            arithmetic: crate::speed::probe(threads),
-            memory: 0.0,
-        },
-    };
-    let probe_before = probe(probe_threads);
+    let probe_before = crate::speed::rates(memory_probe.as_ref(), probe_threads);
 
     // First call, timed on its own: it includes one-off costs (page faults on fresh buffers,
     // thread-pool start-up) that the samples exclude by design.
@@ -259,7 +252,7 @@ pub fn measure(request: &Request) -> Result<Response, WorkerError> {
     let contention = ticks_before
         .zip(CpuTicks::now())
         .and_then(|(a, b)| crate::cpuacct::contention(&a, &b));
-    let probe_after = probe(probe_threads);
+    let probe_after = crate::speed::rates(memory_probe.as_ref(), probe_threads);
     drop(memory_probe);
     Ok(Response {
         id: request.id.clone(),
